@@ -1,0 +1,22 @@
+#pragma once
+#include "fool/encoding/encoding.h"
+
+namespace fool {
+
+/// Direct encoding (PAPER.md §1.3): one gene in [0,1] per pixel value (C·H·W genes), uniform
+/// initialisation, per-gene polynomial mutation at `mutation_rate` (halved every `halve_every`
+/// generations when that is > 0). Genome field: "genes" [N, C·H·W] float32.
+class DirectEncoding : public Encoding {
+ public:
+  explicit DirectEncoding(const EncodingOptions& options) : Encoding(options) {}
+  std::string name() const override { return "direct"; }
+  GenomeBatch random(int64_t n, at::Generator& gen, const at::Device& device) const override;
+  GenomeBatch mutate(const GenomeBatch& parents, at::Generator& gen, int64_t generation) const override;
+  using Encoding::render;
+  /// Renders at the model's shape; other sizes resample the genome image (bilinear).
+  at::Tensor render(const GenomeBatch& genomes, int64_t height, int64_t width) const override;
+  /// The mutation rate in force at `generation`.
+  double rate_at(int64_t generation) const;
+};
+
+}  // namespace fool

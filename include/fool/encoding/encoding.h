@@ -1,0 +1,61 @@
+#pragma once
+// How a genome becomes an image (PAPER.md §1.3 direct, §1.4 CPPN). Encodings are built by name
+// from a registry; the command line validates --encoding against it and the tests loop over it.
+#include <ATen/ATen.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fool/encoding/genomes.h"
+#include "fool/model/model.h"
+
+namespace fool {
+
+/// Settings every encoding may read; each encoding documents which ones it uses.
+struct EncodingOptions {
+  ImageShape shape;              ///< the image the model scores (channels decide gray or colour)
+  double mutation_rate = 0.1;    ///< per gene / per weight (PAPER.md §1.3, §1.4)
+  double mutation_eta = 15.0;    ///< polynomial mutation strength η_m
+  int64_t halve_every = 1000;    ///< direct: halve the rate every N generations (paper's text); 0: never
+  std::string color_space = "hls";   ///< CPPN colour outputs: "hls" (original code) or "hsv" (paper's text)
+  std::string coordinates = "normalized";  ///< CPPN x,y inputs: "normalized" [-1,1] or "pixels" (original)
+  std::string activations = "sine,sigmoid,gaussian,linear";  ///< CPPN activation set
+};
+
+class Encoding {
+ public:
+  virtual ~Encoding() = default;
+  virtual std::string name() const = 0;
+  const EncodingOptions& options() const { return options_; }
+
+  /// `n` random genomes (the initial population) on `device`.
+  virtual GenomeBatch random(int64_t n, at::Generator& gen, const at::Device& device) const = 0;
+  /// Mutated copies of `parents` (one child per parent); `generation` drives rate schedules.
+  virtual GenomeBatch mutate(const GenomeBatch& parents, at::Generator& gen, int64_t generation) const = 0;
+  /// Phenotypes: [N,C,height,width] float32 in [0,1], quantised to multiples of 1/255 so that the
+  /// image scored is exactly the 8-bit image written to disk.
+  virtual at::Tensor render(const GenomeBatch& genomes, int64_t height, int64_t width) const = 0;
+  /// Rendering at the model's own resolution.
+  at::Tensor render(const GenomeBatch& genomes) const {
+    return render(genomes, options_.shape.height, options_.shape.width);
+  }
+
+ protected:
+  explicit Encoding(EncodingOptions options) : options_(std::move(options)) {}
+  EncodingOptions options_;
+};
+
+using EncodingFactory = std::function<std::unique_ptr<Encoding>(const EncodingOptions&)>;
+
+/// Names of every registered encoding, in registration order ("direct", "cppn", ...).
+std::vector<std::string> encoding_names();
+/// Builds the encoding registered under `name`; throws fool::Error (kUsage) listing the names.
+std::unique_ptr<Encoding> make_encoding(const std::string& name, const EncodingOptions& options);
+
+/// 8-bit quantisation shared by every encoding: floor(|v|·255)/255 clipped to [0,1], as the
+/// original code's int(|g|·255) (PAPER.md §1.3).
+at::Tensor quantize_pixels(const at::Tensor& values);
+
+}  // namespace fool

@@ -1,0 +1,41 @@
+#pragma once
+// The MAP-Elites archive with one cell per target class (PAPER.md §1.2). All state lives in
+// tensors on the run's device.
+#include <ATen/ATen.h>
+
+#include "fool/encoding/genomes.h"
+
+namespace fool {
+
+class Archive {
+ public:
+  Archive() = default;
+  /// `targets`: int64 [T] class indices, cell j holds the elite of class targets[j].
+  Archive(at::Tensor targets);
+
+  /// MAP-Elites insertion for every cell at once: a child replaces the elite of cell j when its
+  /// probability of class targets[j] is strictly greater (an empty cell takes any child). One
+  /// child may take several cells. `probabilities`: [N,K] of `children`. Returns the number of
+  /// replacements (the one host synchronisation of a generation).
+  int64_t insert(const GenomeBatch& children, const at::Tensor& probabilities, int64_t generation);
+
+  int64_t cells() const { return targets_.size(0); }
+  const at::Tensor& targets() const { return targets_; }
+  const GenomeBatch& genomes() const { return genomes_; }
+  /// [T] float32: the elite's probability of its class, −1 for an empty cell.
+  const at::Tensor& confidence() const { return confidence_; }
+  /// [T] int64: the generation the elite was found in, −1 for an empty cell.
+  const at::Tensor& generation() const { return generation_; }
+  bool filled() const;
+
+  /// Restores a saved archive (checkpoints).
+  void restore(at::Tensor targets, GenomeBatch genomes, at::Tensor confidence, at::Tensor generation);
+
+ private:
+  at::Tensor targets_;
+  GenomeBatch genomes_;
+  at::Tensor confidence_;
+  at::Tensor generation_;
+};
+
+}  // namespace fool

@@ -1,0 +1,65 @@
+#pragma once
+// Every setting of `fool run`, with its default. The command line binds to these fields (so
+// --help shows the defaults below), a --config file can set the same fields, and each run writes
+// the effective values into its config.json. Names are a public interface: keep them.
+#include <cstdint>
+#include <string>
+
+#include "fool/encoding/encoding.h"
+
+namespace fool {
+
+struct RunConfig {
+  std::string model;        ///< TorchScript file; empty: the bundled LeNet
+  std::string input_shape;  ///< "C,H,W" for a model without fool.json
+  std::string labels;       ///< label file (one per line) for a model without fool.json
+  std::string encoding = "direct";
+  int64_t generations = 1000;    ///< generations, the random initial one (generation 0) included
+  int64_t population = 200;      ///< offspring per generation, and initial genomes
+  std::string classes;           ///< e.g. "0-9" or "1,7,42"; empty: every class
+  uint64_t seed = 1;
+  std::string device = "auto";   ///< auto | cpu | cuda | cuda:N
+  int threads = 0;               ///< CPU threads for LibTorch; 0: every core
+  std::string out;               ///< run directory; empty: runs/<date>-<encoding>-s<seed>
+  bool force = false;            ///< write into a non-empty --out
+  int64_t dump_every = 100;      ///< snapshot the elites every N generations; 0: only at the end
+  double target_confidence = 0;  ///< stop once every target class reaches it; 0: off
+  int64_t max_evaluations = 0;   ///< stop before exceeding this many evaluations; 0: off
+  int64_t batch_size = 1024;     ///< forward chunk size
+  EncodingOptions encoding_options;
+};
+
+/// Visits every setting as (name, field, help). The one list of names: the command line's options,
+/// the --config file's keys and config.json's "settings" all come from it.
+template <class Visitor>
+void for_each_setting(RunConfig& c, Visitor&& visit) {
+  auto& e = c.encoding_options;
+  visit("model", c.model, "TorchScript model file (empty: the bundled LeNet)");
+  visit("input-shape", c.input_shape, "C,H,W of a model without fool.json");
+  visit("labels", c.labels, "label file, one per line, for a model without fool.json");
+  visit("encoding", c.encoding, "genome encoding");
+  visit("generations", c.generations, "generations, the random initial one included (evaluations = generations x population)");
+  visit("population", c.population, "initial genomes and offspring per generation");
+  visit("classes", c.classes, "target classes, e.g. 0-9 or 1,7,42 (empty: all)");
+  visit("seed", c.seed, "random seed");
+  visit("device", c.device, "auto, cpu, cuda or cuda:N");
+  visit("threads", c.threads, "CPU threads (0: every core)");
+  visit("out", c.out, "run directory (empty: runs/<time>-<encoding>-s<seed>)");
+  visit("force", c.force, "write into a non-empty --out");
+  visit("dump-every", c.dump_every, "snapshot the elites every N generations (0: only at the end)");
+  visit("target-confidence", c.target_confidence, "stop once every target class reaches it (0: off)");
+  visit("max-evaluations", c.max_evaluations, "stop before exceeding this many evaluations (0: off)");
+  visit("batch-size", c.batch_size, "forward pass chunk size (0: whole population)");
+  visit("mutation-rate", e.mutation_rate, "per-gene (direct) or per-weight (CPPN) mutation probability");
+  visit("mutation-eta", e.mutation_eta, "polynomial mutation strength eta_m");
+  visit("halve-every", e.halve_every, "direct: halve the mutation rate every N generations (0: never)");
+  visit("color-space", e.color_space, "CPPN colour outputs: hls (original code) or hsv (paper's text)");
+  visit("coordinates", e.coordinates, "CPPN x,y inputs: normalized [-1,1] or pixels (original code)");
+  visit("activations", e.activations, "CPPN activation set, comma-separated");
+}
+
+/// Checks ranges and names that the type alone does not; throws fool::Error (kUsage) naming the
+/// setting and the fix.
+void validate(const RunConfig& c);
+
+}  // namespace fool

@@ -1,0 +1,24 @@
+#pragma once
+// Image files (OpenCV) <-> image tensors [C,H,W] float32 in [0,1], RGB channel order.
+#include <ATen/ATen.h>
+
+#include <string>
+
+#include "fool/model/model.h"
+
+namespace fool {
+
+/// Reads an image file and converts it to the model's input: gray or RGB, an optional central
+/// crop (fraction of each side, TF-slim evaluation style), then a bilinear resize to the shape.
+/// Returns [C,H,W] float32 in [0,1] on the CPU. Throws fool::Error (kIo) naming the file.
+at::Tensor read_image(const std::string& path, const ImageShape& shape, double central_crop = 1.0);
+
+/// PNG bytes of one image [C,H,W] in [0,1] (any device), scaled up `upscale` times (nearest).
+std::string encode_png(const at::Tensor& image, int upscale = 1);
+/// Writes encode_png atomically.
+void write_png(const std::string& path, const at::Tensor& image, int upscale = 1);
+
+/// A nearest-neighbour upscale factor that makes an image of this shape about 256+ pixels wide.
+int viewing_upscale(const ImageShape& shape);
+
+}  // namespace fool

@@ -1,0 +1,73 @@
+#pragma once
+// A classifier under attack, loaded once per process (PAPER.md §3: never rebuilt per image).
+//
+// The model contract: a TorchScript module whose forward takes float32 [N,C,H,W] in [0,1]
+// (C = 1 gray or 3 RGB; the module normalises on its own) and returns [N,K] logits, or
+// probabilities when it ends in a softmax. The extra file `fool.json` inside it describes it:
+//   {"fool_model": 1, "name": "...", "input": {"channels": C, "height": H, "width": W},
+//    "labels": [K strings], "outputs": "logits" | "probabilities"}
+#include <ATen/ATen.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace fool {
+
+struct ImageShape {
+  int64_t channels = 1;
+  int64_t height = 28;
+  int64_t width = 28;
+  int64_t numel() const { return channels * height * width; }
+};
+
+struct ModelInfo {
+  std::string name;
+  std::string source;  ///< file path, or "bundled:<name>" for the embedded default
+  std::string sha256;  ///< of the model file's bytes
+  ImageShape input;
+  std::vector<std::string> labels;  ///< K entries
+  bool outputs_probabilities = false;
+  double central_crop = 1.0;  ///< preferred evaluation crop of natural photos (fool.json "preprocessing")
+  int64_t parameters = 0;
+};
+
+/// What the command line may override when a file lacks fool.json.
+struct ModelOverrides {
+  std::optional<ImageShape> input_shape;  ///< --input-shape C,H,W
+  std::vector<std::string> labels;        ///< --labels FILE (empty: keep)
+};
+
+class Model {
+ public:
+  /// Loads a TorchScript file onto `device`, reads fool.json, and runs one forward on the declared
+  /// shape to check the contract. Throws fool::Error (kModel) naming the problem and the fix.
+  static Model load(const std::string& path, const at::Device& device, const ModelOverrides& overrides = {});
+  /// Same, from bytes in memory (the bundled model); `source` names it in messages.
+  static Model load_bytes(const std::string& bytes, const std::string& source, const at::Device& device,
+                          const ModelOverrides& overrides = {});
+
+  const ModelInfo& info() const { return *info_; }
+  const at::Device& device() const { return device_; }
+  int64_t num_classes() const { return static_cast<int64_t>(info_->labels.size()); }
+
+  /// images: [N,C,H,W] float32 in [0,1] on device(). Returns [N,K] float32 softmax probabilities,
+  /// evaluated in chunks of at most `batch_size` images (0: all at once).
+  at::Tensor probabilities(const at::Tensor& images, int64_t batch_size = 0) const;
+  /// The raw module output for one chunk ([N,K], logits or probabilities as declared).
+  at::Tensor forward(const at::Tensor& images) const;
+
+ private:
+  struct Impl;
+  Model(std::shared_ptr<Impl> impl, std::shared_ptr<ModelInfo> info, at::Device device);
+  std::shared_ptr<Impl> impl_;
+  std::shared_ptr<ModelInfo> info_;
+  at::Device device_;
+};
+
+/// The LeNet bundled in the binary (models/lenet_mnist.pt): its bytes.
+const std::string& bundled_model_bytes();
+constexpr const char* kBundledModelName = "bundled:lenet_mnist";
+
+}  // namespace fool

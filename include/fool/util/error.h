@@ -1,0 +1,36 @@
+#pragma once
+// Errors: library code throws fool::Error with a message that names the file or value and the fix;
+// only main() catches, prints one line and returns the exit code of the error's kind.
+#include <stdexcept>
+#include <string>
+
+namespace fool {
+
+/// Failure classes, each with its own process exit code (documented in README.md).
+enum class ErrorKind : int {
+  kUsage = 2,       ///< bad command line or config value
+  kModel = 3,       ///< model file missing, corrupt, or not following the model contract
+  kIo = 4,          ///< input or output files: unreadable image, unwritable or non-empty --out, full disk
+  kCheckpoint = 5,  ///< checkpoint missing, corrupt, truncated or written by another run
+  kInternal = 70,   ///< a bug in fool (an invariant failed)
+};
+
+class Error : public std::runtime_error {
+ public:
+  Error(ErrorKind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
+  ErrorKind kind() const { return kind_; }
+  int exit_code() const { return static_cast<int>(kind_); }
+
+ private:
+  ErrorKind kind_;
+};
+
+[[noreturn]] void fail_check(const char* condition, const char* file, int line, const std::string& what);
+
+}  // namespace fool
+
+/// Invariant check: throws an internal fool::Error naming file:line. Not for user mistakes.
+#define FOOL_CHECK(condition, what)                                    \
+  do {                                                                 \
+    if (!(condition)) ::fool::fail_check(#condition, __FILE__, __LINE__, (what)); \
+  } while (false)

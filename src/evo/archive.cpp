@@ -1,0 +1,38 @@
+#include "fool/evo/archive.h"
+
+#include "fool/util/error.h"
+
+namespace fool {
+
+Archive::Archive(at::Tensor targets) : targets_(std::move(targets)) {
+  confidence_ = at::full({targets_.size(0)}, -1.0, targets_.options().dtype(at::kFloat));
+  generation_ = at::full({targets_.size(0)}, -1, targets_.options().dtype(at::kLong));
+}
+
+int64_t Archive::insert(const GenomeBatch& children, const at::Tensor& probabilities, int64_t generation) {
+  FOOL_CHECK(probabilities.size(0) == children.size(), "one probability row per child");
+  if (genomes_.empty()) {
+    // Shape the genome storage after the first children; confidence −1 marks every cell empty.
+    genomes_ = children.index_select(at::zeros({cells()}, targets_.options())).clone();
+  }
+  auto per_cell = probabilities.index_select(1, targets_);  // [N,T]
+  auto [best, best_child] = per_cell.max(0);                // [T], [T]
+  auto cells = (best > confidence_).nonzero().squeeze(1);   // the replaced cells
+  const int64_t replaced = cells.size(0);
+  if (replaced == 0) return 0;
+  genomes_.index_copy_(cells, children.index_select(best_child.index_select(0, cells)));
+  confidence_.index_copy_(0, cells, best.index_select(0, cells));
+  generation_.index_fill_(0, cells, generation);
+  return replaced;
+}
+
+bool Archive::filled() const { return confidence_.defined() && confidence_.min().item<float>() >= 0.0f; }
+
+void Archive::restore(at::Tensor targets, GenomeBatch genomes, at::Tensor confidence, at::Tensor generation) {
+  targets_ = std::move(targets);
+  genomes_ = std::move(genomes);
+  confidence_ = std::move(confidence);
+  generation_ = std::move(generation);
+}
+
+}  // namespace fool

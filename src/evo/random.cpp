@@ -1,0 +1,39 @@
+#include "fool/evo/random.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Context.h>
+#include <ATen/detail/CUDAHooksInterface.h>
+
+#include "fool/util/error.h"
+
+namespace fool {
+
+at::Generator make_generator(const at::Device& device, uint64_t seed) {
+  if (device.is_cuda()) {
+    // The device's default CUDA generator, reseeded: one run per process.
+    at::Generator gen = at::detail::getCUDAHooks().getDefaultCUDAGenerator(device.index() < 0 ? 0 : device.index());
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_current_seed(seed);
+    return gen;
+  }
+  return at::make_generator<at::CPUGeneratorImpl>(seed);
+}
+
+at::Device resolve_device(const std::string& name) {
+  const bool cuda_available = at::hasCUDA() && at::detail::getCUDAHooks().getNumGPUs() > 0;
+  if (name == "auto") return cuda_available ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
+  if (name == "cpu") return at::Device(at::kCPU);
+  if (name.rfind("cuda", 0) == 0) {
+    if (!cuda_available) {
+      throw Error(ErrorKind::kUsage, "--device " + name + ": this LibTorch build or machine has no CUDA device. "
+                                     "Fix: use --device cpu (or auto).");
+    }
+    try {
+      return at::Device(name);
+    } catch (const c10::Error&) {
+    }
+  }
+  throw Error(ErrorKind::kUsage, "--device '" + name + "' is not a device. Fix: use auto, cpu, cuda or cuda:N.");
+}
+
+}  // namespace fool

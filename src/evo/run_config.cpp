@@ -1,0 +1,30 @@
+#include "fool/evo/run_config.h"
+
+#include "fool/util/error.h"
+
+namespace fool {
+namespace {
+
+void require(bool ok, const std::string& setting, const std::string& rule) {
+  if (!ok) throw Error(ErrorKind::kUsage, "--" + setting + " " + rule + ".");
+}
+
+}  // namespace
+
+void validate(const RunConfig& c) {
+  const auto& e = c.encoding_options;
+  require(c.generations >= 1, "generations", "must be >= 1");
+  require(c.population >= 1, "population", "must be >= 1");
+  require(c.threads >= 0, "threads", "must be >= 0 (0: every core)");
+  require(c.dump_every >= 0, "dump-every", "must be >= 0 (0: only at the end)");
+  require(c.target_confidence >= 0 && c.target_confidence <= 1, "target-confidence", "must be in [0,1] (0: off)");
+  require(c.max_evaluations >= 0, "max-evaluations", "must be >= 0 (0: off)");
+  require(c.batch_size >= 0, "batch-size", "must be >= 0 (0: whole population)");
+  require(e.mutation_rate >= 0 && e.mutation_rate <= 1, "mutation-rate", "must be in [0,1]");
+  require(e.mutation_eta >= 0, "mutation-eta", "must be >= 0");
+  require(e.halve_every >= 0, "halve-every", "must be >= 0 (0: never)");
+  require(e.color_space == "hls" || e.color_space == "hsv", "color-space", "must be hls or hsv");
+  require(e.coordinates == "normalized" || e.coordinates == "pixels", "coordinates", "must be normalized or pixels");
+}
+
+}  // namespace fool

@@ -1,0 +1,65 @@
+#include "fool/io/images.h"
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "fool/io/files.h"
+#include "fool/util/error.h"
+
+namespace fool {
+
+at::Tensor read_image(const std::string& path, const ImageShape& shape, double central_crop) {
+  cv::Mat image;
+  try {
+    image = cv::imread(path, shape.channels == 1 ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR);
+  } catch (const cv::Exception& e) {
+    image.release();
+  }
+  if (image.empty()) {
+    throw Error(ErrorKind::kIo, "cannot read image '" + path + "': missing, unreadable or not an image format "
+                                "OpenCV knows. Fix: pass a PNG or JPEG file.");
+  }
+  if (shape.channels == 3) cv::cvtColor(image, image, cv::COLOR_BGR2RGB);
+  if (central_crop > 0.0 && central_crop < 1.0) {
+    // tf.image.central_crop: start = int((side − side·fraction) / 2), size = side − 2·start.
+    const int top = static_cast<int>((image.rows - image.rows * central_crop) / 2);
+    const int left = static_cast<int>((image.cols - image.cols * central_crop) / 2);
+    image = image(cv::Rect(left, top, image.cols - 2 * left, image.rows - 2 * top)).clone();
+  }
+  cv::Mat floats;
+  image.convertTo(floats, CV_32F, 1.0 / 255.0);
+  if (floats.rows != shape.height || floats.cols != shape.width) {
+    cv::resize(floats, floats, cv::Size(static_cast<int>(shape.width), static_cast<int>(shape.height)), 0, 0,
+               cv::INTER_LINEAR);
+  }
+  floats = floats.isContinuous() ? floats : floats.clone();
+  auto hwc = at::from_blob(floats.data, {shape.height, shape.width, shape.channels}, at::kFloat);
+  return hwc.permute({2, 0, 1}).contiguous().clamp_(0.0, 1.0);
+}
+
+std::string encode_png(const at::Tensor& image, int upscale) {
+  FOOL_CHECK(image.dim() == 3, "encode_png takes [C,H,W]");
+  auto bytes = image.detach().to(at::kCPU, at::kFloat).mul(255.0).round_().clamp_(0, 255).to(at::kByte);
+  auto hwc = bytes.permute({1, 2, 0}).contiguous();
+  const int channels = static_cast<int>(hwc.size(2));
+  cv::Mat mat(static_cast<int>(hwc.size(0)), static_cast<int>(hwc.size(1)), channels == 1 ? CV_8UC1 : CV_8UC3,
+              hwc.data_ptr<uint8_t>());
+  cv::Mat out = mat.clone();
+  if (channels == 3) cv::cvtColor(out, out, cv::COLOR_RGB2BGR);
+  if (upscale > 1) cv::resize(out, out, cv::Size(), upscale, upscale, cv::INTER_NEAREST);
+  std::vector<uchar> buffer;
+  cv::imencode(".png", out, buffer);
+  return std::string(buffer.begin(), buffer.end());
+}
+
+void write_png(const std::string& path, const at::Tensor& image, int upscale) {
+  write_file_atomic(path, encode_png(image, upscale));
+}
+
+int viewing_upscale(const ImageShape& shape) {
+  const int64_t side = std::max(shape.height, shape.width);
+  return static_cast<int>(std::max<int64_t>(1, (256 + side - 1) / side));
+}
+
+}  // namespace fool

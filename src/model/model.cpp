@@ -1,0 +1,167 @@
+#include "fool/model/model.h"
+
+#include <torch/script.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "fool/util/error.h"
+#include "fool/util/sha256.h"
+
+namespace fool {
+
+struct Model::Impl {
+  mutable torch::jit::Module module;
+};
+
+namespace {
+
+constexpr const char* kInfoFile = "fool.json";
+
+[[noreturn]] void model_error(const std::string& source, const std::string& what) {
+  throw Error(ErrorKind::kModel, "model '" + source + "': " + what);
+}
+
+/// The first line of a LibTorch error, without its C++ backtrace.
+std::string first_line(const c10::Error& e) {
+  std::string text = e.what_without_backtrace();
+  auto end = text.find('\n');
+  return end == std::string::npos ? text : text.substr(0, end);
+}
+
+ModelInfo parse_info(const std::string& json_text, const std::string& source) {
+  const std::string fix = " Fix: write fool.json as the model contract in README.md describes (scripts/_fool_model.py does).";
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(json_text);
+  } catch (const nlohmann::json::exception& e) {
+    model_error(source, std::string("fool.json is not valid JSON (") + e.what() + ")." + fix);
+  }
+  ModelInfo info;
+  try {
+    if (!j.is_object() || j.value("fool_model", 0) != 1) model_error(source, "fool.json lacks \"fool_model\": 1." + fix);
+    info.name = j.value("name", std::string("unnamed"));
+    const auto& input = j.at("input");
+    info.input = {input.at("channels").get<int64_t>(), input.at("height").get<int64_t>(),
+                  input.at("width").get<int64_t>()};
+    info.labels = j.at("labels").get<std::vector<std::string>>();
+    std::string outputs = j.value("outputs", std::string("logits"));
+    if (outputs != "logits" && outputs != "probabilities") {
+      model_error(source, "fool.json \"outputs\" is '" + outputs + "', expected \"logits\" or \"probabilities\"." + fix);
+    }
+    info.outputs_probabilities = outputs == "probabilities";
+    if (j.contains("preprocessing")) info.central_crop = j["preprocessing"].value("central_crop", 1.0);
+  } catch (const nlohmann::json::exception& e) {
+    model_error(source, std::string("fool.json is incomplete (") + e.what() + ")." + fix);
+  }
+  return info;
+}
+
+void validate_shape(const ImageShape& s, const std::string& source) {
+  if ((s.channels != 1 && s.channels != 3) || s.height < 1 || s.width < 1 || s.height > 4096 || s.width > 4096) {
+    model_error(source, "input shape " + std::to_string(s.channels) + "," + std::to_string(s.height) + "," +
+                            std::to_string(s.width) + " is not supported: channels must be 1 or 3 and sides 1..4096.");
+  }
+}
+
+}  // namespace
+
+Model::Model(std::shared_ptr<Impl> impl, std::shared_ptr<ModelInfo> info, at::Device device)
+    : impl_(std::move(impl)), info_(std::move(info)), device_(device) {}
+
+Model Model::load(const std::string& path, const at::Device& device, const ModelOverrides& overrides) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) model_error(path, "cannot open the file. Fix: check the path given to --model.");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return load_bytes(buffer.str(), path, device, overrides);
+}
+
+Model Model::load_bytes(const std::string& bytes, const std::string& source, const at::Device& device,
+                        const ModelOverrides& overrides) {
+  auto impl = std::make_shared<Impl>();
+  std::unordered_map<std::string, std::string> extra{{kInfoFile, ""}};
+  try {
+    std::istringstream stream(bytes);
+    impl->module = torch::jit::load(stream, device, extra);
+  } catch (const c10::Error& e) {
+    model_error(source, "not a readable TorchScript file (" + first_line(e) +
+                            "). Fix: pass a file saved with torch.jit.save, e.g. by scripts/train_lenet.py.");
+  } catch (const std::exception& e) {
+    model_error(source, std::string("not a readable TorchScript file (") + e.what() +
+                            "). Fix: pass a file saved with torch.jit.save.");
+  }
+  impl->module.eval();
+
+  auto info = std::make_shared<ModelInfo>();
+  if (!extra[kInfoFile].empty()) {
+    *info = parse_info(extra[kInfoFile], source);
+  } else if (!overrides.input_shape) {
+    model_error(source, "has no fool.json inside. Fix: give --input-shape C,H,W (and --labels FILE), or "
+                        "save the model with fool.json as README.md describes.");
+  } else {
+    info->name = source;
+  }
+  if (overrides.input_shape) info->input = *overrides.input_shape;
+  if (!overrides.labels.empty()) info->labels = overrides.labels;
+  validate_shape(info->input, source);
+  info->source = source;
+  info->sha256 = sha256_hex(bytes.data(), bytes.size());
+  for (const auto& p : impl->module.parameters()) info->parameters += p.numel();
+
+  Model model(impl, info, device);
+  // The contract check: one forward of two images of the declared shape.
+  at::Tensor out;
+  const auto& s = info->input;
+  try {
+    out = model.forward(at::zeros({2, s.channels, s.height, s.width}, at::TensorOptions(device)));
+  } catch (const c10::Error& e) {
+    model_error(source, "forward fails on the declared input [N," + std::to_string(s.channels) + "," +
+                            std::to_string(s.height) + "," + std::to_string(s.width) + "] (" + first_line(e) +
+                            "). Fix: declare the input shape the model takes (fool.json or --input-shape).");
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    model_error(source, std::string("forward fails on the declared input (") + e.what() + ").");
+  }
+  if (out.dim() != 2 || out.size(0) != 2) {
+    model_error(source, "forward returns shape " + c10::str(out.sizes()) +
+                            ", expected [N,K] class scores. Fix: return logits or probabilities of shape [N,K].");
+  }
+  const int64_t k = out.size(1);
+  if (info->labels.empty()) {
+    for (int64_t i = 0; i < k; ++i) info->labels.push_back(std::to_string(i));
+  } else if (static_cast<int64_t>(info->labels.size()) != k) {
+    model_error(source, "has " + std::to_string(info->labels.size()) + " labels but its forward returns " +
+                            std::to_string(k) + " classes. Fix: give exactly one label per output.");
+  }
+  return model;
+}
+
+at::Tensor Model::forward(const at::Tensor& images) const {
+  at::NoGradGuard no_grad;
+  auto result = impl_->module.forward({images});
+  if (!result.isTensor()) {
+    model_error(info_->source, "forward returns a " + result.tagKind() + ", expected a tensor [N,K].");
+  }
+  return result.toTensor();
+}
+
+at::Tensor Model::probabilities(const at::Tensor& images, int64_t batch_size) const {
+  at::NoGradGuard no_grad;
+  const int64_t n = images.size(0);
+  if (batch_size <= 0 || batch_size >= n) {
+    auto out = forward(images).to(at::kFloat);
+    return info_->outputs_probabilities ? out : at::softmax(out, 1);
+  }
+  auto result = at::empty({n, num_classes()}, images.options().dtype(at::kFloat));
+  for (int64_t begin = 0; begin < n; begin += batch_size) {
+    const int64_t end = std::min(n, begin + batch_size);
+    auto out = forward(images.slice(0, begin, end)).to(at::kFloat);
+    result.slice(0, begin, end).copy_(info_->outputs_probabilities ? out : at::softmax(out, 1));
+  }
+  return result;
+}
+
+}  // namespace fool
