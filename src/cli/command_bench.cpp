@@ -1,0 +1,143 @@
+// fool bench: the model's raw forward throughput against the full evolution loop of every
+// encoding, measured in one process, interleaved in rounds so that machine noise hits all alike.
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "cli/common.h"
+#include "fool/encoding/encoding.h"
+#include "fool/evo/map_elites.h"
+#include "fool/evo/random.h"
+#include "fool/io/files.h"
+#include "fool/util/error.h"
+
+namespace fool::cli {
+namespace {
+
+struct BenchOptions {
+  ModelOptions model;
+  int64_t batch_size = 200;
+  double seconds = 2.0;  ///< per measurement per round
+  int rounds = 3;
+  std::string encodings = "all";
+  std::string json;
+  uint64_t seed = 1;
+};
+
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+void synchronize(const at::Device& device) {
+  if (device.is_cuda()) at::zeros({1}, at::TensorOptions(device)).item<float>();
+}
+
+/// Items per second of `step` (which handles `items` each call), run for about `seconds`.
+double throughput(const std::function<void()>& step, int64_t items, double seconds, const at::Device& device) {
+  step();  // warm-up
+  synchronize(device);
+  int64_t calls = 0;
+  const double start = now();
+  double elapsed = 0;
+  do {
+    step();
+    ++calls;
+    if (calls % 4 == 0 || device.is_cpu()) synchronize(device);
+    elapsed = now() - start;
+  } while (elapsed < seconds);
+  synchronize(device);
+  elapsed = now() - start;
+  return static_cast<double>(calls * items) / elapsed;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+int bench(const BenchOptions& o) {
+  if (o.batch_size < 1) throw Error(ErrorKind::kUsage, "--batch-size must be >= 1.");
+  if (o.rounds < 1 || o.seconds <= 0) throw Error(ErrorKind::kUsage, "--rounds and --seconds must be positive.");
+  const at::Device device = prepare_device(o.model.device, o.model.threads);
+  const Model model = load_model(o.model.model, o.model.input_shape, o.model.labels, device);
+  std::vector<std::string> names;
+  if (o.encodings == "all") {
+    names = encoding_names();
+  } else {
+    std::stringstream in(o.encodings);
+    for (std::string name; std::getline(in, name, ',');) names.push_back(name);
+  }
+  EncodingOptions encoding_options;
+  encoding_options.shape = model.info().input;
+  std::vector<std::unique_ptr<Encoding>> encodings;
+  for (const auto& name : names) encodings.push_back(make_encoding(name, encoding_options));
+
+  const auto& s = model.info().input;
+  auto gen = make_generator(device, o.seed);
+  const auto images = at::rand({o.batch_size, s.channels, s.height, s.width}, gen, at::TensorOptions(device));
+  auto targets = at::arange(model.num_classes(), at::TensorOptions(device).dtype(at::kLong));
+
+  std::map<std::string, std::vector<double>> samples;
+  std::vector<std::unique_ptr<MapElites>> searches;
+  for (const auto& encoding : encodings) {
+    searches.push_back(std::make_unique<MapElites>(model, *encoding, targets,
+                                                   SearchSettings{o.batch_size, o.batch_size},
+                                                   make_generator(device, o.seed)));
+    searches.back()->initialise();
+  }
+  at::NoGradGuard no_grad;
+  for (int round = 0; round < o.rounds; ++round) {
+    samples["forward"].push_back(throughput([&] { model.forward(images); }, o.batch_size, o.seconds, device));
+    for (std::size_t e = 0; e < encodings.size(); ++e) {
+      const auto& name = encodings[e]->name();
+      samples[name + "_loop"].push_back(throughput([&] { searches[e]->step(); }, o.batch_size, o.seconds, device));
+      auto genomes = encodings[e]->mutate(searches[e]->archive().genomes(), gen, 1);
+      samples[name + "_render"].push_back(
+          throughput([&] { encodings[e]->render(genomes); }, genomes.size(), o.seconds / 2, device));
+    }
+  }
+
+  const double forward = median(samples["forward"]);
+  struct rusage usage {};
+  getrusage(RUSAGE_SELF, &usage);
+  nlohmann::json out = {{"model", model.info().source},
+                        {"device", device.str()},
+                        {"threads", at::get_num_threads()},
+                        {"batch_size", o.batch_size},
+                        {"rounds", o.rounds},
+                        {"seconds_per_measurement", o.seconds},
+                        {"peak_rss_mib", static_cast<double>(usage.ru_maxrss) / 1024.0}};
+  std::printf("%-16s %14s %10s\n", "measure", "images/s", "x forward");
+  for (const auto& [name, values] : samples) {
+    const double value = median(values);
+    out["images_per_second"][name] = value;
+    out["ratio_to_forward"][name] = value / forward;
+    std::printf("%-16s %14.0f %10.3f\n", name.c_str(), value, value / forward);
+  }
+  if (!o.json.empty()) write_file_atomic(o.json, out.dump(2) + "\n");
+  return 0;
+}
+
+}  // namespace
+
+Command add_bench_command(CLI::App& parent) {
+  auto* app = parent.add_subcommand("bench", "Measure forward throughput against the full loop of each encoding.");
+  auto o = std::make_shared<BenchOptions>();
+  add_model_options(*app, o->model);
+  app->add_option("--batch-size", o->batch_size, "images per forward = offspring per generation")->capture_default_str();
+  app->add_option("--seconds", o->seconds, "seconds per measurement per round")->capture_default_str();
+  app->add_option("--rounds", o->rounds, "interleaved rounds; medians are reported")->capture_default_str();
+  app->add_option("--encodings", o->encodings, "comma-separated encodings, or all")->capture_default_str();
+  app->add_option("--json", o->json, "also write the figures to this JSON file");
+  app->add_option("--seed", o->seed, "random seed")->capture_default_str();
+  return {app, [o] { return bench(*o); }};
+}
+
+}  // namespace fool::cli
