@@ -1,5 +1,6 @@
 #include <utility>
 
+#include "fool/encoding/cppn.h"
 #include "fool/encoding/direct.h"
 #include "fool/encoding/encoding.h"
 #include "fool/util/error.h"
@@ -10,6 +11,7 @@ namespace {
 const std::vector<std::pair<std::string, EncodingFactory>>& registry() {
   static const std::vector<std::pair<std::string, EncodingFactory>> entries = {
       {"direct", [](const EncodingOptions& o) { return std::make_unique<DirectEncoding>(o); }},
+      {"cppn", [](const EncodingOptions& o) { return std::make_unique<CppnEncoding>(o); }},
   };
   return entries;
 }

@@ -1,0 +1,313 @@
+#include "fool/encoding/cppn.h"
+
+#include <cmath>
+#include <sstream>
+
+#include "fool/encoding/mutation.h"
+#include "fool/util/error.h"
+
+namespace fool {
+namespace {
+
+using at::indexing::Slice;
+
+constexpr double kInactiveRank = 3.0;     // sorts absent slots after every real node
+constexpr double kMinRankGap = 1e-9;      // a connection is split only where a rank fits between
+constexpr int64_t kRenderBudget = 1 << 26;  // floats of node values per rendering chunk (256 MiB)
+
+/// Picks one true element of `mask` [N,...] per genome uniformly at random. Returns the flat index
+/// into the trailing dimensions [N] and whether the genome had any candidate [N].
+std::pair<at::Tensor, at::Tensor> choose(const at::Tensor& mask, at::Generator& gen) {
+  const int64_t n = mask.size(0);
+  auto score = at::where(mask, at::rand(mask.sizes(), gen, mask.options().dtype(at::kFloat)),
+                         at::full({}, -1.0f, mask.options().dtype(at::kFloat)));
+  auto [best, index] = score.view({n, -1}).max(1);
+  return {index, best >= 0};
+}
+
+at::Tensor coin(int64_t n, double p, at::Generator& gen, const at::TensorOptions& options) {
+  return at::rand({n}, gen, options.dtype(at::kFloat)) < p;
+}
+
+/// [N,M,M] mask of the one entry (row[n], col[n]) of every genome with apply[n].
+at::Tensor one_hot_pair(const at::Tensor& row, const at::Tensor& col, const at::Tensor& apply, int64_t m) {
+  auto slots = at::arange(m, row.options());
+  auto rows = slots.view({1, m, 1}) == row.view({-1, 1, 1});
+  auto cols = slots.view({1, 1, m}) == col.view({-1, 1, 1});
+  return rows.logical_and(cols).logical_and(apply.view({-1, 1, 1}));
+}
+
+/// [N,M] mask of slot[n] for every genome with apply[n].
+at::Tensor one_hot_slot(const at::Tensor& slot, const at::Tensor& apply, int64_t m) {
+  return (at::arange(m, slot.options()).view({1, m}) == slot.view({-1, 1})).logical_and(apply.view({-1, 1}));
+}
+
+}  // namespace
+
+Activation activation_from_name(const std::string& name) {
+  if (name == "sine") return Activation::kSine;
+  if (name == "sigmoid") return Activation::kSigmoid;
+  if (name == "gaussian") return Activation::kGaussian;
+  if (name == "linear") return Activation::kLinear;
+  if (name == "tanh") return Activation::kTanh;
+  throw Error(ErrorKind::kUsage, "unknown CPPN activation '" + name +
+                                     "'. Fix: --activations takes a comma-separated subset of sine, sigmoid, gaussian, "
+                                     "linear, tanh.");
+}
+
+std::string activation_name(Activation a) {
+  switch (a) {
+    case Activation::kSine: return "sine";
+    case Activation::kSigmoid: return "sigmoid";
+    case Activation::kGaussian: return "gaussian";
+    case Activation::kLinear: return "linear";
+    case Activation::kTanh: return "tanh";
+  }
+  return "unknown";
+}
+
+at::Tensor apply_activation(Activation a, const at::Tensor& p) {
+  switch (a) {
+    case Activation::kSine: return at::sin(p);
+    case Activation::kSigmoid: return at::tanh(p * 0.5);  // = 2/(1+e^−p) − 1
+    case Activation::kGaussian: return at::exp(-(p * p));
+    case Activation::kLinear: return p.clamp(-3.0, 3.0).div_(3.0);
+    case Activation::kTanh: return at::tanh(p * 5.0);
+  }
+  return p;
+}
+
+CppnEncoding::CppnEncoding(const EncodingOptions& options)
+    : Encoding(options), outputs_(options.shape.channels == 1 ? 1 : 3) {
+  std::stringstream names(options.activations);
+  for (std::string name; std::getline(names, name, ',');) activations_.push_back(activation_from_name(name));
+  if (activations_.empty()) throw Error(ErrorKind::kUsage, "--activations is empty. Fix: e.g. sine,sigmoid,gaussian,linear.");
+}
+
+GenomeBatch CppnEncoding::random(int64_t n, at::Generator& gen, const at::Device& device) const {
+  const int64_t o = outputs_, m = kCppnInputs + o;
+  const auto options = at::TensorOptions(device);
+  auto active = at::ones({n, m}, options.dtype(at::kBool));
+  auto activation = at::randint(static_cast<int64_t>(activations_.size()), {n, m}, gen, options.dtype(at::kLong));
+  activation.index_put_({Slice(), Slice(0, kCppnInputs)}, 0);
+  auto rank = at::zeros({n, m}, options.dtype(at::kDouble));
+  rank.index_put_({Slice(), Slice(kCppnInputs, m)}, 1.0);
+  // The initial topology: every input to every output, random weights, no hidden node.
+  auto edge = at::zeros({n, m, m}, options.dtype(at::kBool));
+  edge.index_put_({Slice(), Slice(kCppnInputs, m), Slice(0, kCppnInputs)}, true);
+  auto weight = at::rand({n, m, m}, gen, options.dtype(at::kFloat)).mul_(2 * kCppnWeightRange).sub_(kCppnWeightRange);
+  weight.mul_(edge);
+  return GenomeBatch({{"active", active}, {"activation", activation}, {"rank", rank}, {"edge", edge}, {"weight", weight}});
+}
+
+GenomeBatch CppnEncoding::mutate(const GenomeBatch& parents, at::Generator& gen, int64_t generation) const {
+  GenomeBatch g = parents.clone();
+  const int64_t n = g.size();
+  // Room for one more node in every genome.
+  const int64_t needed = g["active"].sum(1).max().item<int64_t>() + 1;
+  if (needed > g["active"].size(1)) {
+    const int64_t m = needed;
+    for (const char* field : {"active", "activation", "rank"}) g[field] = pad_to(g[field], {n, m});
+    for (const char* field : {"edge", "weight"}) g[field] = pad_to(g[field], {n, m, m});
+  }
+  auto& active = g["active"];
+  auto& activation = g["activation"];
+  auto& rank = g["rank"];
+  auto& edge = g["edge"];
+  auto& weight = g["weight"];
+  const int64_t m = active.size(1);
+  const auto long_options = active.options().dtype(at::kLong);
+  const auto slots = at::arange(m, long_options);
+  const auto is_input = slots < kCppnInputs;
+  const auto is_output = (slots >= kCppnInputs).logical_and(slots < kCppnInputs + outputs_);
+  const auto is_hidden = slots >= kCppnInputs + outputs_;
+  const int64_t activation_count = static_cast<int64_t>(activations_.size());
+
+  // 1. Each weight with probability `mutation_rate`: polynomial mutation in [−10, 10].
+  polynomial_mutation_(weight, options_.mutation_rate, options_.mutation_eta, gen, edge, -kCppnWeightRange,
+                       kCppnWeightRange);
+
+  // 2. Each non-input node's activation with probability 0.1: resampled uniformly.
+  auto resample = (at::rand({n, m}, gen, weight.options()) < rates.activation)
+                      .logical_and_(active)
+                      .logical_and_(is_input.logical_not().view({1, m}));
+  activation = at::where(resample, at::randint(activation_count, {n, m}, gen, long_options), activation);
+
+  auto rank_from = rank.view({n, 1, m});  // rank of the source j
+  auto rank_to = rank.view({n, m, 1});    // rank of the target i
+
+  // 3. Add a connection (0.5): source any non-output node, target any non-input node of higher rank.
+  {
+    auto apply = coin(n, rates.add_connection, gen, weight.options());
+    auto candidates = active.view({n, m, 1})
+                          .logical_and(active.view({n, 1, m}))
+                          .logical_and(is_input.logical_not().view({1, m, 1}))
+                          .logical_and(is_output.logical_not().view({1, 1, m}))
+                          .logical_and(edge.logical_not())
+                          .logical_and(rank_from < rank_to);
+    auto [flat, valid] = choose(candidates, gen);
+    auto hot = one_hot_pair(flat.div(m, "floor"), flat.remainder(m), apply.logical_and(valid), m);
+    auto fresh = at::rand({n, 1, 1}, gen, weight.options()).mul_(2 * kCppnWeightRange).sub_(kCppnWeightRange);
+    edge = edge.logical_or(hot);
+    weight = at::where(hot, fresh, weight);
+  }
+  // 4. Delete a random connection (0.3).
+  {
+    auto apply = coin(n, rates.delete_connection, gen, weight.options());
+    auto [flat, valid] = choose(edge, gen);
+    auto hot = one_hot_pair(flat.div(m, "floor"), flat.remainder(m), apply.logical_and(valid), m);
+    edge = edge.logical_and(hot.logical_not());
+    weight = weight.masked_fill(hot, 0.0);
+  }
+  // 5. Add a node (0.5): split a random connection j → i into j → s → i, both inheriting its weight.
+  {
+    auto apply = coin(n, rates.add_node, gen, weight.options());
+    auto [flat, valid] = choose(edge.logical_and((rank_to - rank_from) > kMinRankGap), gen);
+    apply = apply.logical_and(valid);
+    auto to = flat.div(m, "floor"), from = flat.remainder(m);
+    auto free_slot = active.logical_not().logical_and(is_hidden.view({1, m})).to(at::kByte).argmax(1);
+    auto inherited = weight.view({n, m * m}).gather(1, flat.view({n, 1})).view({n, 1, 1});
+    auto middle = (rank.gather(1, to.view({n, 1})) + rank.gather(1, from.view({n, 1}))) * 0.5;  // [N,1]
+    auto node = one_hot_slot(free_slot, apply, m);
+    active = active.logical_or(node);
+    rank = at::where(node, middle, rank);
+    activation = at::where(node, at::randint(activation_count, {n, 1}, gen, long_options), activation);
+    auto split = one_hot_pair(to, from, apply, m);
+    auto halves = one_hot_pair(free_slot, from, apply, m).logical_or(one_hot_pair(to, free_slot, apply, m));
+    edge = edge.logical_and(split.logical_not()).logical_or(halves);
+    weight = at::where(halves, inherited, weight.masked_fill(split, 0.0));
+  }
+  // 6. Delete a random hidden node and its connections (0.2).
+  {
+    auto apply = coin(n, rates.delete_node, gen, weight.options());
+    auto [slot, valid] = choose(active.logical_and(is_hidden.view({1, m})), gen);
+    auto node = one_hot_slot(slot, apply.logical_and(valid), m);
+    auto touching = node.view({n, m, 1}).logical_or(node.view({n, 1, m}));
+    active = active.logical_and(node.logical_not());
+    rank = rank.masked_fill(node, 0.0);
+    activation = activation.masked_fill(node, 0);
+    edge = edge.logical_and(touching.logical_not());
+    weight = weight.masked_fill(touching, 0.0);
+  }
+  return trim_cppn(g);
+}
+
+GenomeBatch trim_cppn(const GenomeBatch& genomes) {
+  const auto& active = genomes["active"];
+  const int64_t m = active.size(1);
+  const auto used = active.any(0);  // [M]
+  const int64_t keep = m - used.flip(0).to(at::kByte).argmax().item<int64_t>();
+  if (keep == m) return genomes;
+  return GenomeBatch({{"active", active.slice(1, 0, keep).contiguous()},
+                      {"activation", genomes["activation"].slice(1, 0, keep).contiguous()},
+                      {"rank", genomes["rank"].slice(1, 0, keep).contiguous()},
+                      {"edge", genomes["edge"].slice(1, 0, keep).slice(2, 0, keep).contiguous()},
+                      {"weight", genomes["weight"].slice(1, 0, keep).slice(2, 0, keep).contiguous()}});
+}
+
+at::Tensor CppnEncoding::input_planes(int64_t height, int64_t width, const at::Device& device) const {
+  const auto options = at::TensorOptions(device).dtype(at::kFloat);
+  // Normalised coordinates in [−1, 1] (d always uses them, PAPER.md §1.4).
+  auto xn = width > 1 ? at::linspace(-1.0, 1.0, width, options) : at::zeros({1}, options);
+  auto yn = height > 1 ? at::linspace(-1.0, 1.0, height, options) : at::zeros({1}, options);
+  auto x_grid = xn.view({1, width}).expand({height, width});
+  auto y_grid = yn.view({height, 1}).expand({height, width});
+  auto d = (x_grid * x_grid + y_grid * y_grid).sqrt();
+  at::Tensor x = x_grid, y = y_grid;
+  if (options_.coordinates == "pixels") {
+    // The original's raw pixel indices 0..S−1 of the model's grid, at any rendering size.
+    const auto& s = options_.shape;
+    x = (x_grid + 1.0) * (0.5 * static_cast<double>(s.width - 1));
+    y = (y_grid + 1.0) * (0.5 * static_cast<double>(s.height - 1));
+  }
+  return at::stack({x, y, d, at::ones({height, width}, options)});
+}
+
+at::Tensor CppnEncoding::render_outputs(const GenomeBatch& genomes, int64_t height, int64_t width) const {
+  const int64_t total = genomes.size();
+  const int64_t pixels = height * width;
+  const auto& active_all = genomes["active"];
+  const auto device = active_all.device();
+  const auto planes = input_planes(height, width, device).view({kCppnInputs, pixels});
+  auto result = at::empty({total, outputs_, height, width}, at::TensorOptions(device).dtype(at::kFloat));
+  const int64_t m = active_all.size(1);
+  const int64_t chunk = std::max<int64_t>(1, kRenderBudget / std::max<int64_t>(1, m * pixels));
+
+  for (int64_t begin = 0; begin < total; begin += chunk) {
+    const int64_t end = std::min(total, begin + chunk), n = end - begin;
+    const auto active = active_all.slice(0, begin, end);
+    const auto activation = genomes["activation"].slice(0, begin, end);
+    const auto edge = genomes["edge"].slice(0, begin, end);
+    const auto weight = genomes["weight"].slice(0, begin, end);
+    // Topological order: by rank, absent slots last. Inputs (rank 0) come first.
+    const auto order = at::where(active, genomes["rank"].slice(0, begin, end),
+                                 at::full({}, kInactiveRank, genomes["rank"].options()))
+                           .argsort(/*dim=*/1, /*descending=*/false);
+    auto counts = at::stack({active.sum(1).max(), edge.sum(2).max()}).to(at::kCPU);
+    const int64_t steps = counts[0].item<int64_t>();
+    const int64_t fan_in = std::max<int64_t>(1, counts[1].item<int64_t>());
+    // Each node's in-edges as a list padded to the largest fan-in, sources in slot order so that
+    // the sum runs in the same order whatever the padding (renders are bit-identical alone or
+    // in any batch).
+    const auto slots = at::arange(m, at::TensorOptions(device).dtype(at::kFloat));
+    auto key = at::where(edge, (static_cast<double>(m) - slots).view({1, 1, m}), at::zeros({}, slots.options()));
+    auto [present, source] = key.topk(fan_in, 2, /*largest=*/true, /*sorted=*/true);  // [n,M,D]
+    auto in_weight = weight.gather(2, source).mul_(present > 0);
+
+    auto values = at::zeros({n, m, pixels}, planes.options());
+    values.slice(1, 0, kCppnInputs).copy_(planes.view({1, kCppnInputs, pixels}));
+    for (int64_t t = kCppnInputs; t < steps; ++t) {
+      const auto node = order.select(1, t);  // [n]
+      const auto node_rows = node.view({n, 1, 1}).expand({n, 1, fan_in});
+      const auto src = source.gather(1, node_rows).squeeze(1);    // [n,D]
+      const auto w = in_weight.gather(1, node_rows).squeeze(1);   // [n,D]
+      const auto inputs = values.gather(1, src.view({n, fan_in, 1}).expand({n, fan_in, pixels}));  // [n,D,P]
+      auto sum = inputs.select(1, 0) * w.slice(1, 0, 1);
+      for (int64_t d = 1; d < fan_in; ++d) sum.add_(inputs.select(1, d) * w.slice(1, d, d + 1));
+      const auto kind = activation.gather(1, node.view({n, 1}));  // [n,1]
+      at::Tensor out;
+      for (std::size_t a = 0; a < activations_.size(); ++a) {
+        const auto selected = kind == static_cast<int64_t>(a);
+        auto f = apply_activation(activations_[a], sum);
+        out = out.defined() ? at::where(selected, f, out) : f;
+      }
+      values.scatter_(1, node.view({n, 1, 1}).expand({n, 1, pixels}), out.view({n, 1, pixels}));
+    }
+    result.slice(0, begin, end)
+        .copy_(values.slice(1, kCppnInputs, kCppnInputs + outputs_).abs().clamp_(0.0, 1.0).view({n, outputs_, height, width}));
+  }
+  return result;
+}
+
+at::Tensor CppnEncoding::render(const GenomeBatch& genomes, int64_t height, int64_t width) const {
+  auto outputs = quantize_pixels(render_outputs(genomes, height, width));
+  if (outputs_ == 1) return outputs;
+  // Three bytes read as OpenCV 8-bit HLS (or HSV): hue byte × 2 degrees, wrapping past 180.
+  auto hue = (outputs.select(1, 0) * 255.0).round_().mul_(2.0).remainder_(360.0).div_(360.0);
+  auto planes = at::stack({hue, outputs.select(1, 1), outputs.select(1, 2)}, 1);
+  auto rgb = options_.color_space == "hsv" ? hsv_to_rgb(planes) : hls_to_rgb(planes);
+  return rgb.mul_(255.0).round_().clamp_(0.0, 255.0).div_(255.0);
+}
+
+at::Tensor hls_to_rgb(const at::Tensor& hls) {
+  auto h = hls.select(1, 0), l = hls.select(1, 1), s = hls.select(1, 2);
+  auto p2 = at::where(l <= 0.5, l * (1.0 + s), l + s - l * s);
+  auto p1 = 2.0 * l - p2;
+  auto channel = [&](const at::Tensor& t_in) {
+    auto t = t_in - t_in.floor();
+    return at::where(t < 1.0 / 6.0, p1 + (p2 - p1) * 6.0 * t,
+                     at::where(t < 0.5, p2, at::where(t < 2.0 / 3.0, p1 + (p2 - p1) * (2.0 / 3.0 - t) * 6.0, p1)));
+  };
+  return at::stack({channel(h + 1.0 / 3.0), channel(h), channel(h - 1.0 / 3.0)}, 1).clamp_(0.0, 1.0);
+}
+
+at::Tensor hsv_to_rgb(const at::Tensor& hsv) {
+  auto h = hsv.select(1, 0) * 6.0, s = hsv.select(1, 1), v = hsv.select(1, 2);
+  auto channel = [&](double n) {
+    auto k = (h + n).remainder(6.0);
+    return v - v * s * at::clamp(at::minimum(k, 4.0 - k), 0.0, 1.0);
+  };
+  return at::stack({channel(5.0), channel(3.0), channel(1.0)}, 1).clamp_(0.0, 1.0);
+}
+
+}  // namespace fool
