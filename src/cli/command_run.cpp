@@ -13,6 +13,7 @@
 #include "fool/evo/random.h"
 #include "fool/evo/run_config.h"
 #include "fool/io/files.h"
+#include "fool/io/genome_json.h"
 #include "fool/io/json.h"
 #include "fool/io/run_directory.h"
 #include "fool/model/classes.h"
@@ -62,6 +63,15 @@ EliteTable elite_table(const Archive& archive, const Encoding& encoding, const M
     table.generation.push_back(generation[i].item<int64_t>());
   }
   table.images = encoding.render(archive.genomes()).to(at::kCPU);
+  for (int64_t i = 0; i < archive.cells(); ++i) {
+    auto genome = genome_to_json(encoding, archive.genomes(), i);
+    if (!genome) break;
+    (*genome)["class"] = table.classes[static_cast<std::size_t>(i)];
+    (*genome)["label"] = table.labels[static_cast<std::size_t>(i)];
+    (*genome)["confidence"] = table.confidence[static_cast<std::size_t>(i)];
+    (*genome)["generation"] = table.generation[static_cast<std::size_t>(i)];
+    table.genomes.push_back(*genome);
+  }
   return table;
 }
 

@@ -32,7 +32,8 @@ int main(int argc, char** argv) {
   app.add_flag("-v,--verbose", verbose, "more log lines");
 
   std::vector<fool::cli::Command> commands = {fool::cli::add_run_command(app), fool::cli::add_info_command(app),
-                                              fool::cli::add_classify_command(app), fool::cli::add_bench_command(app)};
+                                              fool::cli::add_classify_command(app), fool::cli::add_bench_command(app),
+                                              fool::cli::add_render_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {

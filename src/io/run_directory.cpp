@@ -103,6 +103,10 @@ void RunDirectory::write_elites(const EliteTable& table, const std::string& subd
     const std::string name = elite_file_name(table, i);
     write_png((staging / name).string(), table.images[static_cast<int64_t>(i)]);
     write_png((staging / "large" / name).string(), table.images[static_cast<int64_t>(i)], upscale);
+    if (i < table.genomes.size()) {
+      const std::string stem = name.substr(0, name.size() - 4);
+      write_file_atomic((staging / (stem + ".json")).string(), table.genomes[i].dump(1) + "\n");
+    }
   }
   // Swap the whole set in: a reader sees the old set or the new one, never a mix.
   const fs::path old_dir = fs::path(path_) / (subdir + ".old");

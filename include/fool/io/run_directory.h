@@ -2,7 +2,8 @@
 // One directory per run (PAPER.md §5 modernised):
 //   config.json    effective settings, versions, device, model and its sha256, seed
 //   progress.csv   a row per generation (the original bestfit.dat)
-//   elites/        one PNG per class at the model's resolution, elites/large/ upscaled copies
+//   elites/        one PNG per class at the model's resolution (and its genome .json for CPPN),
+//                  elites/large/ upscaled copies for viewing
 //   snapshots/gen_NNNNNN/  the same, every --dump-every generations
 //   archive.csv, summary.json   the final archive and the machine-readable result
 #include <ATen/ATen.h>
@@ -23,6 +24,7 @@ struct EliteTable {
   std::vector<double> confidence;
   std::vector<int64_t> generation;
   at::Tensor images;  ///< [T,C,H,W] in [0,1] on the CPU
+  std::vector<nlohmann::json> genomes;  ///< genome files written beside the PNGs (CPPN); may be empty
 };
 
 class RunDirectory {

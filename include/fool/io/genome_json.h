@@ -1,0 +1,27 @@
+#pragma once
+// Genomes as JSON files, so an elite can be rendered again at any size (`fool render`).
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "fool/encoding/encoding.h"
+
+namespace fool {
+
+/// Genome `index` of `genomes` as JSON, or nothing for an encoding whose image is its genome
+/// (direct: the PNG already holds it).
+/// CPPN format: {"fool_genome": 1, "encoding": "cppn", "image": {channels, height, width},
+///   "color_space", "coordinates", "activations": [...], "nodes": [{id, kind, activation, rank}],
+///   "connections": [{from, to, weight}]}
+std::optional<nlohmann::json> genome_to_json(const Encoding& encoding, const GenomeBatch& genomes, int64_t index);
+
+/// A genome file read back: the encoding it needs and a batch of one genome on the CPU.
+struct LoadedGenome {
+  std::unique_ptr<Encoding> encoding;
+  GenomeBatch genome;
+  nlohmann::json metadata;  ///< class, label, confidence when present
+};
+/// Throws fool::Error (kIo) naming the file and what is wrong with it.
+LoadedGenome genome_from_json(const nlohmann::json& j, const std::string& source);
+
+}  // namespace fool

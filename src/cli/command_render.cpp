@@ -1,0 +1,56 @@
+// fool render: a saved genome rendered again, at the model's size or any other.
+#include <ATen/ATen.h>
+#include <spdlog/spdlog.h>
+
+#include <memory>
+
+#include "cli/common.h"
+#include "fool/io/files.h"
+#include "fool/io/genome_json.h"
+#include "fool/io/images.h"
+#include "fool/util/error.h"
+
+namespace fool::cli {
+namespace {
+
+struct RenderOptions {
+  std::string genome;
+  int64_t size = 0;  ///< square side; 0: the model's resolution
+  int64_t width = 0, height = 0;
+  std::string out;
+};
+
+int render(const RenderOptions& o) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(read_file(o.genome));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(ErrorKind::kIo, "genome '" + o.genome + "' is not valid JSON (" + e.what() + ").");
+  }
+  const LoadedGenome loaded = genome_from_json(j, o.genome);
+  const auto& shape = loaded.encoding->options().shape;
+  int64_t height = o.height > 0 ? o.height : (o.size > 0 ? o.size : shape.height);
+  int64_t width = o.width > 0 ? o.width : (o.size > 0 ? o.size : shape.width);
+  if (height > 8192 || width > 8192 || o.size < 0 || o.height < 0 || o.width < 0) {
+    throw Error(ErrorKind::kUsage, "render size must be between 1 and 8192 pixels a side.");
+  }
+  const auto image = loaded.encoding->render(loaded.genome, height, width)[0];
+  write_png(o.out, image);
+  spdlog::info("rendered {} at {}x{} -> {}", o.genome, width, height, o.out);
+  return 0;
+}
+
+}  // namespace
+
+Command add_render_command(CLI::App& parent) {
+  auto* app = parent.add_subcommand("render", "Render a saved genome (an elite's .json) at any resolution.");
+  auto o = std::make_shared<RenderOptions>();
+  app->add_option("genome", o->genome, "genome JSON written beside an elite PNG")->required();
+  app->add_option("--size", o->size, "square side in pixels (0: the model's resolution)")->capture_default_str();
+  app->add_option("--width", o->width, "width in pixels (overrides --size)");
+  app->add_option("--height", o->height, "height in pixels (overrides --size)");
+  app->add_option("--out", o->out, "PNG file to write")->required();
+  return {app, [o] { return render(*o); }};
+}
+
+}  // namespace fool::cli
