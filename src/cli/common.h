@@ -15,10 +15,14 @@ struct Command {
 };
 
 Command add_run_command(CLI::App& parent);
+Command add_resume_command(CLI::App& parent);
 Command add_info_command(CLI::App& parent);
 Command add_classify_command(CLI::App& parent);
 Command add_bench_command(CLI::App& parent);
 Command add_render_command(CLI::App& parent);
+Command add_check_command(CLI::App& parent);
+Command add_evaluate_command(CLI::App& parent);
+Command add_report_command(CLI::App& parent);
 
 /// Model options shared by every subcommand that loads one.
 struct ModelOptions {

@@ -31,9 +31,12 @@ int main(int argc, char** argv) {
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "more log lines");
 
-  std::vector<fool::cli::Command> commands = {fool::cli::add_run_command(app), fool::cli::add_info_command(app),
+  std::vector<fool::cli::Command> commands = {fool::cli::add_run_command(app), fool::cli::add_resume_command(app),
+                                              fool::cli::add_info_command(app),
                                               fool::cli::add_classify_command(app), fool::cli::add_bench_command(app),
-                                              fool::cli::add_render_command(app)};
+                                              fool::cli::add_render_command(app),
+                                              fool::cli::add_check_command(app), fool::cli::add_evaluate_command(app),
+                                              fool::cli::add_report_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {

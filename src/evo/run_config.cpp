@@ -17,6 +17,7 @@ void validate(const RunConfig& c) {
   require(c.population >= 1, "population", "must be >= 1");
   require(c.threads >= 0, "threads", "must be >= 0 (0: every core)");
   require(c.dump_every >= 0, "dump-every", "must be >= 0 (0: only at the end)");
+  require(c.checkpoint_every >= 0, "checkpoint-every", "must be >= 0 (0: only at exit)");
   require(c.target_confidence >= 0 && c.target_confidence <= 1, "target-confidence", "must be in [0,1] (0: off)");
   require(c.max_evaluations >= 0, "max-evaluations", "must be >= 0 (0: off)");
   require(c.batch_size >= 0, "batch-size", "must be >= 0 (0: whole population)");

@@ -1,5 +1,6 @@
 #include "fool/io/run_directory.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -59,6 +60,36 @@ RunDirectory RunDirectory::create(const std::string& path, bool force) {
   write_file_atomic((fs::path(path) / ".fool-write-test").string(), "");
   fs::remove(fs::path(path) / ".fool-write-test", ec);
   RunDirectory dir(path);
+  return dir;
+}
+
+RunDirectory RunDirectory::reopen(const std::string& path, int64_t last_generation) {
+  if (!fs::is_directory(path)) {
+    throw Error(ErrorKind::kIo, "run directory '" + path + "' does not exist. Fix: pass the --out of a fool run.");
+  }
+  RunDirectory dir(path);
+  const auto file = (fs::path(path) / "progress.csv").string();
+  std::string kept;
+  if (fs::exists(file) && last_generation >= 0) {
+    std::istringstream in(read_file(file));
+    std::string line;
+    std::getline(in, line);
+    kept = line + "\n";
+    while (std::getline(in, line)) {
+      // A row is kept only when complete (9 fields) and not past the checkpoint.
+      if (std::count(line.begin(), line.end(), ',') != 8) break;
+      if (std::stoll(line.substr(0, line.find(','))) > last_generation) break;
+      kept += line + "\n";
+    }
+  }
+  if (!kept.empty()) {
+    write_file_atomic(file, kept);
+    dir.progress_.open(file, std::ios::out | std::ios::app);
+    if (!dir.progress_) throw Error(ErrorKind::kIo, "cannot append to '" + file + "'. Fix: check permissions.");
+  } else {
+    std::error_code ec;
+    fs::remove(file, ec);
+  }
   return dir;
 }
 

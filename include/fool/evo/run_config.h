@@ -23,6 +23,7 @@ struct RunConfig {
   std::string out;               ///< run directory; empty: runs/<date>-<encoding>-s<seed>
   bool force = false;            ///< write into a non-empty --out
   int64_t dump_every = 100;      ///< snapshot the elites every N generations; 0: only at the end
+  int64_t checkpoint_every = 25; ///< write checkpoint.fool every N generations (and at exit); 0: only at exit
   double target_confidence = 0;  ///< stop once every target class reaches it; 0: off
   int64_t max_evaluations = 0;   ///< stop before exceeding this many evaluations; 0: off
   int64_t batch_size = 1024;     ///< forward chunk size
@@ -47,6 +48,7 @@ void for_each_setting(RunConfig& c, Visitor&& visit) {
   visit("out", c.out, "run directory (empty: runs/<time>-<encoding>-s<seed>)");
   visit("force", c.force, "write into a non-empty --out");
   visit("dump-every", c.dump_every, "snapshot the elites every N generations (0: only at the end)");
+  visit("checkpoint-every", c.checkpoint_every, "write a checkpoint every N generations, and at exit (0: only at exit)");
   visit("target-confidence", c.target_confidence, "stop once every target class reaches it (0: off)");
   visit("max-evaluations", c.max_evaluations, "stop before exceeding this many evaluations (0: off)");
   visit("batch-size", c.batch_size, "forward pass chunk size (0: whole population)");

@@ -32,6 +32,9 @@ class RunDirectory {
   /// Creates the directory; refuses an existing non-empty one unless `force`. Throws fool::Error
   /// (kIo) naming the directory and the fix.
   static RunDirectory create(const std::string& path, bool force);
+  /// Reopens a run directory to continue it: progress.csv keeps only the rows up to
+  /// `last_generation` (−1: none), rewritten atomically, and further rows are appended.
+  static RunDirectory reopen(const std::string& path, int64_t last_generation);
 
   const std::string& path() const { return path_; }
   void write_json(const std::string& name, const nlohmann::json& j) const;
