@@ -1,0 +1,236 @@
+// fool report: contact sheet(s), a confidence-against-evaluations plot and report.md for one run,
+// or a side-by-side comparison of several (seeds, encodings, models).
+#include <spdlog/spdlog.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <set>
+#include <sstream>
+
+#include "cli/common.h"
+#include "fool/io/contact_sheet.h"
+#include "fool/io/files.h"
+#include "fool/io/plot.h"
+#include "fool/io/run_reader.h"
+#include "fool/util/error.h"
+
+namespace fool::cli {
+namespace {
+namespace fs = std::filesystem;
+
+constexpr const char* kDefaultComparisonOut = "report-comparison";
+constexpr std::size_t kMaxListedClasses = 100;
+
+struct ReportOptions {
+  std::vector<std::string> runs;
+  std::string out;  ///< default: <run>/report, or report-comparison for several runs
+  int max_page_side = 4000;
+};
+
+std::string format(const char* pattern, double value) {
+  char text[64];
+  std::snprintf(text, sizeof text, pattern, value);
+  return text;
+}
+
+/// 1234567 -> "1,234,567"
+std::string thousands(int64_t value) {
+  std::string digits = std::to_string(value < 0 ? -value : value);
+  for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) digits.insert(static_cast<std::size_t>(i), ",");
+  return (value < 0 ? "-" : "") + digits;
+}
+
+std::string markdown_cell(const std::string& s) {
+  std::string out;
+  for (char c : s) out += c == '|' ? std::string("\\|") : std::string(1, c);
+  return out;
+}
+
+/// "9 of 10 (90.0%)" from a summary fraction.
+std::string fraction_text(double fraction, std::size_t total) {
+  const auto count = static_cast<long long>(std::llround(fraction * static_cast<double>(total)));
+  char text[64];
+  std::snprintf(text, sizeof text, "%lld of %zu (%.1f%%)", count, total, 100.0 * fraction);
+  return text;
+}
+
+/// The key figures of a run, as (name, value) rows; the same rows for every run so they line up.
+std::vector<std::pair<std::string, std::string>> key_figures(const RunData& run) {
+  const RunSummary& s = run.summary;
+  const std::size_t n = s.classes.size();
+  std::vector<std::pair<std::string, std::string>> rows = {
+      {"model", run.model_name + " (`" + s.model + "`)"},
+      {"encoding", s.encoding},
+      {"seed", std::to_string(s.seed)},
+      {"classes", std::to_string(n)},
+      {"generations", thousands(s.generations)},
+      {"evaluations", thousands(s.evaluations)},
+      {"wall time", format("%.1f s", s.seconds)},
+      {"evaluations/s", thousands(static_cast<int64_t>(std::llround(s.evaluations_per_second)))},
+      {"device", s.device},
+      {"median confidence", format("%.6f", s.median_confidence)},
+      {"min confidence", format("%.6f", s.min_confidence)},
+  };
+  for (const auto& [threshold, fraction] : s.fraction_at_least) {
+    rows.emplace_back("classes >= " + threshold, fraction_text(fraction, n));
+  }
+  return rows;
+}
+
+std::string classes_below(const RunSummary& s, double threshold) {
+  std::vector<const ClassResult*> below;
+  for (const auto& c : s.classes) {
+    if (c.confidence < threshold) below.push_back(&c);
+  }
+  if (below.empty()) return "none";
+  std::ostringstream out;
+  out << below.size() << ": ";
+  for (std::size_t i = 0; i < below.size() && i < kMaxListedClasses; ++i) {
+    out << (i ? ", " : "") << below[i]->index;
+    if (below[i]->label != std::to_string(below[i]->index)) out << " " << markdown_cell(below[i]->label);
+    out << " (" << format("%.4f", below[i]->confidence) << ")";
+  }
+  if (below.size() > kMaxListedClasses) out << ", ... " << below.size() - kMaxListedClasses << " more in archive.csv";
+  return out.str();
+}
+
+LinePlot progress_plot(const RunData& run, const std::string& title) {
+  LinePlot plot;
+  plot.title = title;
+  plot.x_label = "evaluations";
+  plot.y_label = "elite confidence";
+  PlotSeries min{"min", {}, {}, 3}, median{"median", {}, {}, 0}, max{"max", {}, {}, 2};
+  for (const auto& p : run.progress) {
+    for (auto* s : {&min, &median, &max}) s->x.push_back(static_cast<double>(p.evaluations));
+    min.y.push_back(p.min);
+    median.y.push_back(p.median);
+    max.y.push_back(p.max);
+  }
+  plot.series = {max, median, min};
+  return plot;
+}
+
+std::string run_title(const RunData& run) {
+  return run.model_name + ", " + run.summary.encoding + ", seed " + std::to_string(run.summary.seed);
+}
+
+/// Contact sheet pages and the plot of one run; returns the Markdown section about it.
+std::string report_run(const RunData& run, const std::string& out, const std::string& prefix, int max_page_side,
+                       int heading) {
+  ContactSheetOptions sheet;
+  sheet.max_page_side = max_page_side;
+  const auto pages = write_contact_sheet(run, (fs::path(out) / (prefix + "contact_sheet.png")).string(), sheet);
+  const std::string plot_file = prefix + "confidence.png";
+  write_line_plot(progress_plot(run, "Elite confidence: " + run_title(run)), (fs::path(out) / plot_file).string());
+
+  const std::string hashes(static_cast<std::size_t>(heading), '#');
+  std::ostringstream md;
+  md << "| figure | value |\n|---|---|\n";
+  for (const auto& [name, value] : key_figures(run)) md << "| " << name << " | " << markdown_cell(value) << " |\n";
+  md << "\n**Classes below 0.99:** " << classes_below(run.summary, 0.99) << "\n\n";
+  const std::string run_link = fs::relative(fs::absolute(run.path), fs::absolute(out)).generic_string();
+  md << "Run directory: [`" << run.path << "`](" << run_link << "), summary in [summary.json](" << run_link
+     << "/summary.json), elites in [archive.csv](" << run_link << "/archive.csv).\n\n";
+  md << hashes << "# Confidence against evaluations\n\n![min, median and max elite confidence](" << plot_file
+     << ")\n\n";
+  md << hashes << "# Elites\n\n";
+  for (std::size_t i = 0; i < pages.size(); ++i) {
+    const std::string name = fs::path(pages[i]).filename().string();
+    md << "![elites" << (pages.size() > 1 ? ", page " + std::to_string(i + 1) : std::string()) << "](" << name
+       << ")\n\n";
+  }
+  return md.str();
+}
+
+int report(const ReportOptions& o) {
+  if (o.max_page_side < 256) throw Error(ErrorKind::kUsage, "--max-page-side must be >= 256 pixels.");
+  std::vector<RunData> runs;
+  for (const auto& dir : o.runs) runs.push_back(read_run(dir));
+  const std::string out = !o.out.empty()                ? o.out
+                          : runs.size() == 1 ? (fs::path(runs[0].path) / "report").string()
+                                             : std::string(kDefaultComparisonOut);
+  make_directories(out);
+
+  std::ostringstream md;
+  if (runs.size() == 1) {
+    md << "# fool report: " << runs[0].path << "\n\n" << report_run(runs[0], out, "", o.max_page_side, 1);
+  } else {
+    // Column names: directory names, the full path where two share a name.
+    std::vector<std::string> names;
+    std::set<std::string> seen, duplicated;
+    for (const auto& run : runs) {
+      const std::string name = fs::path(run.path).lexically_normal().filename().string();
+      if (!seen.insert(name).second) duplicated.insert(name);
+      names.push_back(name);
+    }
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+      if (duplicated.count(names[i]) || names[i].empty()) names[i] = runs[i].path;
+    }
+    md << "# fool report: " << runs.size() << " runs compared\n\n| figure |";
+    for (const auto& name : names) md << " " << markdown_cell(name) << " |";
+    md << "\n|---|";
+    for (std::size_t i = 0; i < runs.size(); ++i) md << "---|";
+    md << "\n";
+    std::vector<std::vector<std::pair<std::string, std::string>>> figures;
+    for (const auto& run : runs) figures.push_back(key_figures(run));
+    std::vector<std::string> rows;
+    for (const auto& figure_set : figures) {
+      for (const auto& [name, value] : figure_set) {
+        if (std::find(rows.begin(), rows.end(), name) == rows.end()) rows.push_back(name);
+      }
+    }
+    for (const auto& row : rows) {
+      md << "| " << row << " |";
+      for (const auto& figure_set : figures) {
+        auto it = std::find_if(figure_set.begin(), figure_set.end(), [&](const auto& f) { return f.first == row; });
+        md << " " << (it == figure_set.end() ? std::string("-") : markdown_cell(it->second)) << " |";
+      }
+      md << "\n";
+    }
+
+    LinePlot plot;
+    plot.title = "Median elite confidence";
+    plot.x_label = "evaluations";
+    plot.y_label = "median elite confidence";
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+      PlotSeries s{names[i] + " (" + runs[i].summary.encoding + ", seed " + std::to_string(runs[i].summary.seed) + ")",
+                   {}, {}, -1};
+      for (const auto& p : runs[i].progress) {
+        s.x.push_back(static_cast<double>(p.evaluations));
+        s.y.push_back(p.median);
+      }
+      plot.series.push_back(s);
+    }
+    write_line_plot(plot, (fs::path(out) / "comparison.png").string());
+    md << "\n![median elite confidence of each run](comparison.png)\n\n";
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+      md << "## " << names[i] << "\n\n"
+         << report_run(runs[i], out, "run" + std::to_string(i + 1) + "_", o.max_page_side, 2);
+    }
+  }
+  const std::string report_file = (fs::path(out) / "report.md").string();
+  write_file_atomic(report_file, md.str());
+  std::printf("%s\n", report_file.c_str());
+  return 0;
+}
+
+}  // namespace
+
+Command add_report_command(CLI::App& parent) {
+  auto* app = parent.add_subcommand(
+      "report",
+      "Contact sheet of the elites, a plot of min/median/max confidence against evaluations and report.md with the "
+      "key figures; several runs give a side-by-side comparison.");
+  auto options = std::make_shared<ReportOptions>();
+  app->add_option("runs", options->runs, "run directories")->required();
+  app->add_option("--out", options->out,
+                  std::string("report directory (default: <run>/report; several runs: ") + kDefaultComparisonOut + ")");
+  app->add_option("--max-page-side", options->max_page_side, "largest contact sheet page side in pixels; more "
+                                                             "elites go onto further pages")
+      ->capture_default_str();
+  return {app, [options] { return report(*options); }};
+}
+
+}  // namespace fool::cli

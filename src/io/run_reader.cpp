@@ -1,0 +1,303 @@
+#include "fool/io/run_reader.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+
+#include "fool/io/files.h"
+#include "fool/io/images.h"
+#include "fool/util/error.h"
+
+namespace fool {
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* const kFix = "Fix: pass a directory written by fool run (or restore the file).";
+
+[[noreturn]] void malformed(const std::string& file, const std::string& what) {
+  throw Error(ErrorKind::kIo, "'" + file + "' " + what + ". " + kFix);
+}
+
+std::string read_existing(const std::string& file) {
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) malformed(file, "is missing");
+  return read_file(file);
+}
+
+nlohmann::json read_json_file(const std::string& file) {
+  try {
+    return nlohmann::json::parse(read_existing(file));
+  } catch (const nlohmann::json::exception& e) {
+    malformed(file, std::string("is not valid JSON (") + e.what() + ")");
+  }
+}
+
+template <class T>
+T json_field(const nlohmann::json& j, const char* key, const std::string& file, const std::string& where = "") {
+  if (!j.is_object() || !j.contains(key)) malformed(file, std::string("has no field \"") + key + "\"" + where);
+  const auto& value = j.at(key);
+  bool ok = false;
+  if constexpr (std::is_same_v<T, std::string>) {
+    ok = value.is_string();
+  } else if constexpr (std::is_floating_point_v<T>) {
+    ok = value.is_number();
+  } else {
+    ok = value.is_number_integer();
+  }
+  if (!ok) malformed(file, std::string("field \"") + key + "\"" + where + " has the wrong type (" + value.dump() + ")");
+  return value.get<T>();
+}
+
+/// CSV rows (RFC 4180 quoting), the header being row 0.
+std::vector<std::vector<std::string>> parse_csv(const std::string& text) {
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> row;
+  std::string field;
+  bool quoted = false, any = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
+        field += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        field += c;
+      }
+      continue;
+    }
+    if (c == '"') {
+      quoted = any = true;
+    } else if (c == ',') {
+      row.push_back(field);
+      field.clear();
+      any = true;
+    } else if (c == '\n') {
+      row.push_back(field);
+      rows.push_back(row);
+      row.clear();
+      field.clear();
+      any = false;
+    } else if (c != '\r') {
+      field += c;
+      any = true;
+    }
+  }
+  if (any) {
+    row.push_back(field);
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+std::vector<std::vector<std::string>> read_csv_file(const std::string& file, const std::vector<std::string>& header) {
+  auto rows = parse_csv(read_existing(file));
+  if (rows.empty() || rows[0] != header) {
+    std::string expected;
+    for (const auto& h : header) expected += (expected.empty() ? "" : ",") + h;
+    malformed(file, "does not start with the header '" + expected + "'");
+  }
+  for (std::size_t r = 1; r < rows.size(); ++r) {
+    if (rows[r].size() != header.size()) {
+      malformed(file, "row " + std::to_string(r + 1) + " has " + std::to_string(rows[r].size()) + " fields, not " +
+                          std::to_string(header.size()));
+    }
+  }
+  rows.erase(rows.begin());
+  return rows;
+}
+
+int64_t to_integer(const std::string& text, const std::string& file, std::size_t row, const char* column) {
+  char* end = nullptr;
+  errno = 0;
+  const long long value = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || errno != 0) {
+    malformed(file, "row " + std::to_string(row + 2) + ": " + column + " '" + text + "' is not an integer");
+  }
+  return value;
+}
+
+double to_number(const std::string& text, const std::string& file, std::size_t row, const char* column) {
+  char* end = nullptr;
+  errno = 0;
+  const double value = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || errno != 0) {
+    malformed(file, "row " + std::to_string(row + 2) + ": " + column + " '" + text + "' is not a number");
+  }
+  return value;
+}
+
+std::vector<ClassResult> read_archive_csv(const std::string& file) {
+  std::vector<ClassResult> out;
+  const auto rows = read_csv_file(file, {"class", "label", "confidence", "generation"});
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    ClassResult c;
+    c.index = to_integer(rows[r][0], file, r, "class");
+    c.label = rows[r][1];
+    c.confidence = to_number(rows[r][2], file, r, "confidence");
+    c.generation = to_integer(rows[r][3], file, r, "generation");
+    out.push_back(c);
+  }
+  if (out.empty()) malformed(file, "has no elites");
+  return out;
+}
+
+std::vector<ProgressRow> read_progress_csv(const std::string& file) {
+  std::vector<ProgressRow> out;
+  const auto rows = read_csv_file(
+      file, {"generation", "evaluations", "seconds", "min", "median", "mean", "max", "filled", "replacements"});
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    const auto& f = rows[r];
+    ProgressRow p;
+    p.generation = to_integer(f[0], file, r, "generation");
+    p.evaluations = to_integer(f[1], file, r, "evaluations");
+    p.seconds = to_number(f[2], file, r, "seconds");
+    p.min = to_number(f[3], file, r, "min");
+    p.median = to_number(f[4], file, r, "median");
+    p.mean = to_number(f[5], file, r, "mean");
+    p.max = to_number(f[6], file, r, "max");
+    p.filled = to_integer(f[7], file, r, "filled");
+    p.replacements = to_integer(f[8], file, r, "replacements");
+    out.push_back(p);
+  }
+  if (out.empty()) malformed(file, "has no rows");
+  return out;
+}
+
+/// elites/<class>_<label>_<confidence>.png for every archive row, matched by the class index that
+/// starts the file name (RunDirectory::elite_file_name).
+std::vector<std::string> find_elite_images(const std::string& dir, const std::vector<ClassResult>& archive) {
+  const fs::path elites = fs::path(dir) / "elites";
+  std::error_code ec;
+  if (!fs::is_directory(elites, ec)) malformed(elites.string(), "is missing");
+  std::map<int64_t, std::string> by_class;
+  for (const auto& entry : fs::directory_iterator(elites, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!entry.is_regular_file() || name.size() < 5 || name.substr(name.size() - 4) != ".png") continue;
+    const auto underscore = name.find('_');
+    const std::string digits = name.substr(0, underscore);
+    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) continue;
+    const int64_t index = std::stoll(digits);
+    if (by_class.count(index)) {
+      malformed(elites.string(), "holds two images of class " + std::to_string(index) + " ('" +
+                                     fs::path(by_class[index]).filename().string() + "' and '" + name + "')");
+    }
+    by_class[index] = entry.path().string();
+  }
+  if (ec) malformed(elites.string(), "cannot be listed (" + ec.message() + ")");
+  std::vector<std::string> out;
+  for (const auto& c : archive) {
+    auto it = by_class.find(c.index);
+    if (it == by_class.end()) {
+      malformed(elites.string(), "has no image of class " + std::to_string(c.index) + " (a file " +
+                                     std::to_string(c.index) + "_*.png, listed in archive.csv)");
+    }
+    out.push_back(it->second);
+  }
+  return out;
+}
+
+RunSummary parse_summary(const nlohmann::json& j, const std::string& file) {
+  RunSummary s;
+  s.source = file;
+  if (!j.is_object()) malformed(file, "is not a JSON object");
+  s.model = json_field<std::string>(j, "model", file);
+  s.model_sha256 = j.contains("model_sha256") && j["model_sha256"].is_string() ? j["model_sha256"].get<std::string>()
+                                                                                : "";
+  s.encoding = json_field<std::string>(j, "encoding", file);
+  s.device = j.contains("device") && j["device"].is_string() ? j["device"].get<std::string>() : "";
+  s.seed = json_field<int64_t>(j, "seed", file);
+  s.generations = json_field<int64_t>(j, "generations", file);
+  s.evaluations = json_field<int64_t>(j, "evaluations", file);
+  s.seconds = json_field<double>(j, "seconds", file);
+  s.evaluations_per_second = json_field<double>(j, "evaluations_per_second", file);
+  s.median_confidence = json_field<double>(j, "median_confidence", file);
+  s.min_confidence = json_field<double>(j, "min_confidence", file);
+  if (!j.contains("fraction_at_least") || !j["fraction_at_least"].is_object()) {
+    malformed(file, "has no object \"fraction_at_least\"");
+  }
+  for (const auto& item : j["fraction_at_least"].items()) {
+    if (!item.value().is_number()) malformed(file, "fraction_at_least \"" + item.key() + "\" is not a number");
+    s.fraction_at_least.emplace_back(item.key(), item.value().get<double>());
+  }
+  std::sort(s.fraction_at_least.begin(), s.fraction_at_least.end(),
+            [](const auto& a, const auto& b) { return std::atof(a.first.c_str()) < std::atof(b.first.c_str()); });
+  if (!j.contains("classes") || !j["classes"].is_array()) malformed(file, "has no array \"classes\"");
+  for (const auto& c : j["classes"]) {
+    const std::string where = " in classes[" + std::to_string(s.classes.size()) + "]";
+    ClassResult r;
+    r.index = json_field<int64_t>(c, "index", file, where);
+    r.label = json_field<std::string>(c, "label", file, where);
+    r.confidence = json_field<double>(c, "confidence", file, where);
+    r.generation = json_field<int64_t>(c, "generation", file, where);
+    s.classes.push_back(r);
+  }
+  if (s.classes.empty()) malformed(file, "lists no classes");
+  return s;
+}
+
+}  // namespace
+
+bool is_run_directory(const std::string& path) {
+  std::error_code ec;
+  return fs::is_directory(path, ec) &&
+         (fs::exists(fs::path(path) / "summary.json", ec) || fs::exists(fs::path(path) / "archive.csv", ec));
+}
+
+RunSummary read_summary(const std::string& path) { return parse_summary(read_json_file(path), path); }
+
+RunData read_run(const std::string& dir, unsigned parts) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    throw Error(ErrorKind::kIo, "run directory '" + dir + "' does not exist or is not a directory. Fix: pass the "
+                                "--out directory of a fool run.");
+  }
+  RunData run;
+  run.path = dir;
+  const auto file = [&](const char* name) { return (fs::path(dir) / name).string(); };
+  if (parts & kRunSummary) run.summary = read_summary(file("summary.json"));
+  if (parts & kRunConfig) {
+    const std::string path = file("config.json");
+    run.config = read_json_file(path);
+    if (!run.config.is_object()) malformed(path, "is not a JSON object");
+    run.model_name = run.config.value("model", std::string());
+    if (run.config.contains("model_info")) {
+      const auto& info = run.config["model_info"];
+      if (info.contains("name") && info["name"].is_string()) run.model_name = info["name"].get<std::string>();
+      if (info.contains("input")) {
+        const auto& input = info["input"];
+        if (!input.is_array() || input.size() != 3 || !input[0].is_number_integer() ||
+            !input[1].is_number_integer() || !input[2].is_number_integer()) {
+          malformed(path, "field \"model_info\".\"input\" is not [C,H,W] (" + input.dump() + ")");
+        }
+        run.input = ImageShape{input[0].get<int64_t>(), input[1].get<int64_t>(), input[2].get<int64_t>()};
+      }
+    }
+  }
+  if (run.model_name.empty()) run.model_name = run.summary.model;
+  if (parts & (kRunArchive | kRunElites)) run.archive = read_archive_csv(file("archive.csv"));
+  if (parts & kRunElites) run.elite_images = find_elite_images(dir, run.archive);
+  if (parts & kRunProgress) run.progress = read_progress_csv(file("progress.csv"));
+  return run;
+}
+
+EliteTable read_elite_table(const RunData& run) {
+  FOOL_CHECK(run.elite_images.size() == run.archive.size(), "read_elite_table needs kRunArchive | kRunElites");
+  EliteTable table;
+  std::vector<at::Tensor> images;
+  for (std::size_t i = 0; i < run.archive.size(); ++i) {
+    table.classes.push_back(run.archive[i].index);
+    table.labels.push_back(run.archive[i].label);
+    table.confidence.push_back(run.archive[i].confidence);
+    table.generation.push_back(run.archive[i].generation);
+    images.push_back(read_image(run.elite_images[i], run.input));
+  }
+  table.images = at::stack(images);
+  return table;
+}
+
+}  // namespace fool
