@@ -10,15 +10,19 @@
 namespace fool {
 
 at::Tensor read_image(const std::string& path, const ImageShape& shape, double central_crop) {
+  // Read the bytes ourselves: a missing file then fails with one line naming the cause, where
+  // cv::imread would also print its own warning to stderr.
+  const std::string bytes = read_file(path);
   cv::Mat image;
   try {
-    image = cv::imread(path, shape.channels == 1 ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR);
-  } catch (const cv::Exception& e) {
+    const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<char*>(bytes.data()));
+    if (!bytes.empty()) image = cv::imdecode(buffer, shape.channels == 1 ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR);
+  } catch (const cv::Exception&) {
     image.release();
   }
   if (image.empty()) {
-    throw Error(ErrorKind::kIo, "cannot read image '" + path + "': missing, unreadable or not an image format "
-                                "OpenCV knows. Fix: pass a PNG or JPEG file.");
+    throw Error(ErrorKind::kIo, "cannot read image '" + path + "': not an image format OpenCV knows. "
+                                "Fix: pass a PNG or JPEG file.");
   }
   if (shape.channels == 3) cv::cvtColor(image, image, cv::COLOR_BGR2RGB);
   if (central_crop > 0.0 && central_crop < 1.0) {
