@@ -77,7 +77,8 @@ std::string default_out(const RunConfig& c) {
   return std::string("runs/") + stamp + "-" + c.encoding + "-s" + std::to_string(c.seed);
 }
 
-EliteTable elite_table(const Archive& archive, const Encoding& encoding, const Model& model) {
+EliteTable elite_table(const Archive& archive, const Encoding& encoding, const Scorer& scorer) {
+  const Model& model = scorer.model();
   EliteTable table;
   auto classes = archive.targets().to(at::kCPU);
   auto confidence = archive.confidence().to(at::kCPU, at::kDouble);
@@ -115,12 +116,14 @@ int run(RunConfig c, bool resume) {
   const at::Device device = prepare_device(c.device, c.threads);
   const Model model = load_model(c.model, c.input_shape, c.labels, device);
   const auto classes = parse_classes(c.classes, model.num_classes());
-  c.encoding_options.shape = model.info().input;
+  const Scorer scorer(model, {c.crops, c.render_size});
+  // Genomes live at the rendering resolution (the paper's ImageNet genomes are 256x256 for 227 crops).
+  c.encoding_options.shape = {model.info().input.channels, scorer.render_height(), scorer.render_width()};
   const auto encoding = make_encoding(c.encoding, c.encoding_options);
   const CheckpointIdentity identity{settings_to_json(c).dump(), model.info().sha256, c.encoding};
   const std::string checkpoint_path = (std::filesystem::path(c.out) / kCheckpointFile).string();
 
-  MapElites search(model, *encoding, at::tensor(classes, at::kLong).to(device), {c.population, c.batch_size},
+  MapElites search(scorer, *encoding, at::tensor(classes, at::kLong).to(device), {c.population, c.batch_size},
                    make_generator(device, c.seed));
   std::optional<RunDirectory> dir;
   std::optional<GenerationStats> stats;
@@ -173,13 +176,13 @@ int run(RunConfig c, bool resume) {
     console.update(*stats);
     const int64_t g = stats->generation;
     if (c.dump_every > 0 && g % c.dump_every == 0) {
-      dir->write_elites(elite_table(search.archive(), *encoding, model), snapshot_name(g));
+      dir->write_elites(elite_table(search.archive(), *encoding, scorer), snapshot_name(g));
     }
     if (c.checkpoint_every > 0 && g % c.checkpoint_every == 0) save_checkpoint();
   }
   save_checkpoint();
   stats = search.stats(stats->replacements);
-  const EliteTable table = elite_table(search.archive(), *encoding, model);
+  const EliteTable table = elite_table(search.archive(), *encoding, scorer);
   dir->write_elites(table, "elites");
   dir->write_archive_csv(table);
   dir->write_json("summary.json", make_summary(table, run_identity, *stats));

@@ -14,9 +14,21 @@ double now_seconds() {
 
 }  // namespace
 
+MapElites::MapElites(const Scorer& scorer, const Encoding& encoding, at::Tensor targets, SearchSettings settings,
+                     at::Generator generator)
+    : scorer_(scorer),
+      encoding_(encoding),
+      settings_(settings),
+      generator_(std::move(generator)),
+      archive_(std::move(targets)),
+      started_(now_seconds()) {
+  FOOL_CHECK(settings_.population > 0, "population must be positive");
+}
+
 MapElites::MapElites(const Model& model, const Encoding& encoding, at::Tensor targets, SearchSettings settings,
                      at::Generator generator)
-    : model_(model),
+    : owned_scorer_(std::make_shared<Scorer>(model, ScoringOptions{})),
+      scorer_(*owned_scorer_),
       encoding_(encoding),
       settings_(settings),
       generator_(std::move(generator)),
@@ -36,7 +48,7 @@ void MapElites::restore_counters(int64_t generation, int64_t evaluations, double
 
 GenerationStats MapElites::initialise() {
   generation_ = 0;
-  return evaluate_and_insert(encoding_.random(settings_.population, generator_, model_.device()));
+  return evaluate_and_insert(encoding_.random(settings_.population, generator_, scorer_.model().device()));
 }
 
 GenerationStats MapElites::step() {
@@ -51,7 +63,8 @@ GenerationStats MapElites::step() {
 }
 
 GenerationStats MapElites::evaluate_and_insert(const GenomeBatch& children) {
-  auto probabilities = model_.probabilities(encoding_.render(children), settings_.batch_size);
+  auto images = encoding_.render(children, scorer_.render_height(), scorer_.render_width());
+  auto probabilities = scorer_.probabilities(images, settings_.batch_size);
   evaluations_ += children.size();
   return stats(archive_.insert(children, probabilities, generation_));
 }

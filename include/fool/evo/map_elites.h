@@ -5,9 +5,11 @@
 #include <ATen/ATen.h>
 
 #include <cstdint>
+#include <memory>
 
 #include "fool/encoding/encoding.h"
 #include "fool/evo/archive.h"
+#include "fool/evo/scoring.h"
 #include "fool/model/model.h"
 
 namespace fool {
@@ -30,7 +32,10 @@ struct GenerationStats {
 class MapElites {
  public:
   /// `targets`: int64 [T] class indices on the model's device. The generator must belong to the
-  /// same device. The model and encoding must outlive this object.
+  /// same device. The scorer (and its model) and the encoding must outlive this object.
+  MapElites(const Scorer& scorer, const Encoding& encoding, at::Tensor targets, SearchSettings settings,
+            at::Generator generator);
+  /// Scoring by the model alone (whole image at its input size).
   MapElites(const Model& model, const Encoding& encoding, at::Tensor targets, SearchSettings settings,
             at::Generator generator);
 
@@ -54,7 +59,8 @@ class MapElites {
  private:
   GenerationStats evaluate_and_insert(const GenomeBatch& children);
 
-  const Model& model_;
+  std::shared_ptr<const Scorer> owned_scorer_;
+  const Scorer& scorer_;
   const Encoding& encoding_;
   SearchSettings settings_;
   at::Generator generator_;

@@ -27,6 +27,8 @@ struct RunConfig {
   double target_confidence = 0;  ///< stop once every target class reaches it; 0: off
   int64_t max_evaluations = 0;   ///< stop before exceeding this many evaluations; 0: off
   int64_t batch_size = 1024;     ///< forward chunk size
+  int64_t crops = 1;             ///< 1, or 10: score corners + centre + mirrors, averaged (PAPER.md §3)
+  int64_t render_size = 0;       ///< render at this square size (0: the model's; with --crops 10: 256/227 of it)
   EncodingOptions encoding_options;
 };
 
@@ -52,6 +54,8 @@ void for_each_setting(RunConfig& c, Visitor&& visit) {
   visit("target-confidence", c.target_confidence, "stop once every target class reaches it (0: off)");
   visit("max-evaluations", c.max_evaluations, "stop before exceeding this many evaluations (0: off)");
   visit("batch-size", c.batch_size, "forward pass chunk size (0: whole population)");
+  visit("crops", c.crops, "1, or 10: average the corners, centre and their mirrors (the paper's ImageNet scoring)");
+  visit("render-size", c.render_size, "render at this square size (0: the model's input; with --crops 10, 256/227 of it)");
   visit("mutation-rate", e.mutation_rate, "per-gene (direct) or per-weight (CPPN) mutation probability");
   visit("mutation-eta", e.mutation_eta, "polynomial mutation strength eta_m");
   visit("halve-every", e.halve_every, "direct: halve the mutation rate every N generations (0: never)");

@@ -1,0 +1,60 @@
+#include "fool/evo/scoring.h"
+
+#include "fool/util/error.h"
+
+namespace fool {
+
+Scorer::Scorer(const Model& model, ScoringOptions options) : model_(model), options_(options) {
+  const auto& input = model.info().input;
+  if (options_.crops != 1 && options_.crops != 10) {
+    throw Error(ErrorKind::kUsage, "--crops must be 1 (whole image) or 10 (corners, centre and their mirrors).");
+  }
+  if (options_.render_size < 0) throw Error(ErrorKind::kUsage, "--render-size must be >= 0 (0: the model's input size).");
+  render_height_ = options_.render_size > 0 ? options_.render_size : input.height;
+  render_width_ = options_.render_size > 0 ? options_.render_size : input.width;
+  if (options_.crops == 10 && options_.render_size == 0) {
+    // The paper's ratio: 256-pixel images, 227-pixel crops.
+    render_height_ = (input.height * 256 + 226) / 227;
+    render_width_ = (input.width * 256 + 226) / 227;
+  }
+  if (options_.crops == 10 && (render_height_ < input.height || render_width_ < input.width)) {
+    throw Error(ErrorKind::kUsage, "--render-size " + std::to_string(options_.render_size) +
+                                       " is smaller than the model's input; ten crops need a larger image.");
+  }
+}
+
+at::Tensor Scorer::model_inputs(const at::Tensor& images) const {
+  const auto& input = model_.info().input;
+  if (options_.crops == 1) {
+    if (images.size(2) == input.height && images.size(3) == input.width) return images;
+    return at::upsample_bilinear2d(images, {input.height, input.width}, /*align_corners=*/false);
+  }
+  const int64_t h = input.height, w = input.width;
+  const int64_t dy = images.size(2) - h, dx = images.size(3) - w;
+  const int64_t origins[5][2] = {{0, 0}, {0, dx}, {dy, 0}, {dy, dx}, {dy / 2, dx / 2}};
+  std::vector<at::Tensor> crops;
+  for (const auto& o : origins) {
+    auto crop = images.slice(2, o[0], o[0] + h).slice(3, o[1], o[1] + w);
+    crops.push_back(crop);
+    crops.push_back(crop.flip({3}));
+  }
+  // [N,10,C,H,W] → [N·10,C,H,W], the ten crops of an image adjacent.
+  return at::stack(crops, 1).flatten(0, 1);
+}
+
+at::Tensor Scorer::probabilities(const at::Tensor& images, int64_t batch_size) const {
+  const int64_t n = images.size(0);
+  const int64_t chunk = batch_size > 0 ? batch_size : n;
+  if (options_.crops == 1) return model_.probabilities(model_inputs(images), batch_size);
+  // Crop per chunk of images so that only one chunk of crops exists at a time.
+  const int64_t images_per_chunk = std::max<int64_t>(1, chunk / options_.crops);
+  auto result = at::empty({n, model_.num_classes()}, images.options().dtype(at::kFloat));
+  for (int64_t begin = 0; begin < n; begin += images_per_chunk) {
+    const int64_t end = std::min(n, begin + images_per_chunk);
+    auto p = model_.probabilities(model_inputs(images.slice(0, begin, end)), 0);
+    result.slice(0, begin, end).copy_(p.view({end - begin, options_.crops, -1}).mean(1));
+  }
+  return result;
+}
+
+}  // namespace fool
