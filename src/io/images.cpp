@@ -38,8 +38,10 @@ at::Tensor read_image(const std::string& path, const ImageShape& shape, double c
                cv::INTER_LINEAR);
   }
   floats = floats.isContinuous() ? floats : floats.clone();
+  // clone(), not contiguous(): for one channel the permuted view is already contiguous, and
+  // contiguous() would return a tensor that still points into `floats`, freed on return.
   auto hwc = at::from_blob(floats.data, {shape.height, shape.width, shape.channels}, at::kFloat);
-  return hwc.permute({2, 0, 1}).contiguous().clamp_(0.0, 1.0);
+  return hwc.permute({2, 0, 1}).clone(at::MemoryFormat::Contiguous).clamp_(0.0, 1.0);
 }
 
 std::string encode_png(const at::Tensor& image, int upscale) {
