@@ -35,7 +35,7 @@ void ProgressConsole::finish(const EliteTable& table, const GenerationStats& s) 
                 table.confidence[i], static_cast<long long>(table.generation[i]));
   }
   std::printf("%lld generations, %lld evaluations in %.2f s (%.0f/s); confidence min %.6f median %.6f\n",
-              static_cast<long long>(s.generation), static_cast<long long>(s.evaluations), s.seconds,
+              static_cast<long long>(s.generation + 1), static_cast<long long>(s.evaluations), s.seconds,
               s.seconds > 0 ? static_cast<double>(s.evaluations) / s.seconds : 0.0, s.min, s.median);
   std::fflush(stdout);
 }

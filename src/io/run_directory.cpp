@@ -174,7 +174,7 @@ nlohmann::json fractions_at_least(const std::vector<double>& confidence) {
 nlohmann::json make_summary(const EliteTable& table, const nlohmann::json& identity, const GenerationStats& last) {
   nlohmann::json s;
   for (const char* key : {"model", "model_sha256", "encoding", "seed", "device"}) s[key] = identity.at(key);
-  s["generations"] = last.generation;
+  s["generations"] = last.generation + 1;  // generations run, generation 0 included (as --generations)
   s["evaluations"] = last.evaluations;
   s["seconds"] = last.seconds;
   s["evaluations_per_second"] = last.seconds > 0 ? static_cast<double>(last.evaluations) / last.seconds : 0.0;
