@@ -1,0 +1,136 @@
+// The run directory's pieces: settings as JSON, summary fields, file names, atomic writes.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "fool/io/files.h"
+#include "fool/io/json.h"
+#include "fool/io/run_directory.h"
+#include "fool/util/error.h"
+#include "support/test_support.h"
+
+namespace fool {
+namespace {
+namespace fs = std::filesystem;
+
+TEST(Settings, JsonRoundTripKeepsEveryField) {
+  RunConfig c;
+  c.generations = 77;
+  c.population = 13;
+  c.classes = "1,3";
+  c.seed = 99;
+  c.force = true;
+  c.target_confidence = 0.5;
+  c.encoding_options.mutation_rate = 0.25;
+  c.encoding_options.halve_every = 0;
+  const auto j = settings_to_json(c);
+  RunConfig back;
+  settings_from_json(j, back, "test");
+  EXPECT_EQ(settings_to_json(back), j);
+  // A whole config.json (settings nested) reads the same.
+  RunConfig nested;
+  settings_from_json(nlohmann::json{{"settings", j}, {"seed", 1}}, nested, "test");
+  EXPECT_EQ(settings_to_json(nested), j);
+}
+
+TEST(Settings, EveryCommandLineNameIsAKey) {
+  RunConfig c;
+  const auto j = settings_to_json(c);
+  for (const char* name : {"model", "encoding", "generations", "population", "classes", "seed", "device", "threads",
+                           "out", "force", "dump-every", "target-confidence", "max-evaluations"}) {
+    EXPECT_TRUE(j.contains(name)) << name;
+  }
+  EXPECT_EQ(j.at("generations"), c.generations);
+  EXPECT_EQ(j.at("population"), 200);
+}
+
+TEST(Settings, UnknownKeysAndWrongTypesAreUsageErrors) {
+  RunConfig c;
+  for (const auto& bad : {nlohmann::json{{"generationz", 5}}, nlohmann::json{{"generations", "many"}},
+                          nlohmann::json::array({1, 2})}) {
+    try {
+      settings_from_json(bad, c, "bad.json");
+      ADD_FAILURE() << "accepted " << bad.dump();
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::kUsage);
+      EXPECT_NE(std::string(e.what()).find("bad.json"), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(Summary, FractionsAtLeastEachThreshold) {
+  const auto f = fractions_at_least({0.5, 0.99, 0.9991, 0.99995});
+  EXPECT_DOUBLE_EQ(f.at("0.99").get<double>(), 0.75);
+  EXPECT_DOUBLE_EQ(f.at("0.999").get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(f.at("0.9999").get<double>(), 0.25);
+  EXPECT_EQ(f.size(), 3u);
+}
+
+TEST(Summary, HasExactlyTheDocumentedFields) {
+  EliteTable table;
+  table.classes = {0, 1};
+  table.labels = {"a", "b"};
+  table.confidence = {0.5, 0.9};
+  table.generation = {0, 3};
+  const nlohmann::json identity = {
+      {"model", "m.pt"}, {"model_sha256", "00"}, {"encoding", "direct"}, {"seed", 4}, {"device", "cpu"}};
+  GenerationStats last;
+  last.generation = 3;
+  last.evaluations = 800;
+  last.seconds = 2.0;
+  const auto s = make_summary(table, identity, last);
+  std::vector<std::string> keys;
+  for (const auto& item : s.items()) keys.push_back(item.key());
+  std::sort(keys.begin(), keys.end());
+  EXPECT_EQ(keys, (std::vector<std::string>{"classes", "device", "encoding", "evaluations", "evaluations_per_second",
+                                            "fraction_at_least", "generations", "median_confidence", "min_confidence",
+                                            "model", "model_sha256", "seconds", "seed"}));
+  EXPECT_EQ(s.at("generations"), 4) << "generations 0..3 were run";
+  EXPECT_EQ(s.at("evaluations"), 800);
+  EXPECT_DOUBLE_EQ(s.at("evaluations_per_second").get<double>(), 400.0);
+  ASSERT_EQ(s.at("classes").size(), 2u);
+  EXPECT_EQ(s.at("classes")[1], (nlohmann::json{{"index", 1}, {"label", "b"}, {"confidence", 0.9}, {"generation", 3}}));
+}
+
+TEST(RunDirectoryNames, EliteFileNameCarriesClassLabelAndConfidence) {
+  EliteTable table;
+  table.classes = {3, 150};
+  table.labels = {"tabby cat", "T-shirt/top"};
+  table.confidence = {0.1234567, 1.0};
+  table.generation = {0, 0};
+  EXPECT_EQ(RunDirectory::elite_file_name(table, 0), "003_tabby_cat_0.123457.png");
+  EXPECT_EQ(RunDirectory::elite_file_name(table, 1), "150_T-shirt_top_1.000000.png");
+}
+
+TEST(Files, WriteFileAtomicReplacesAndLeavesNoTemporary) {
+  test::TempDir dir;
+  write_file_atomic(dir / "a.txt", "first");
+  write_file_atomic(dir / "a.txt", "second");
+  EXPECT_EQ(test::read_text(dir / "a.txt"), "second");
+  EXPECT_FALSE(fs::exists(dir / "a.txt.tmp"));
+  try {
+    write_file_atomic(dir / "no/such/dir/a.txt", "x");
+    FAIL() << "wrote into a missing directory";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kIo);
+  }
+}
+
+TEST(RunDirectoryCreate, RefusesANonEmptyDirectoryWithoutForce) {
+  test::TempDir dir;
+  test::write_text(dir / "keep.txt", "x");
+  try {
+    RunDirectory::create(dir.path(), false);
+    FAIL() << "accepted a non-empty --out";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kIo);
+    EXPECT_NE(std::string(e.what()).find("--force"), std::string::npos) << e.what();
+  }
+  EXPECT_NO_THROW(RunDirectory::create(dir.path(), true));
+  EXPECT_TRUE(fs::exists(dir / "keep.txt"));
+  EXPECT_NO_THROW(RunDirectory::create(dir / "new/nested", false));
+  EXPECT_TRUE(fs::is_directory(dir / "new/nested"));
+}
+
+}  // namespace
+}  // namespace fool
