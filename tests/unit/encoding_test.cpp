@@ -2,6 +2,7 @@
 // encoding_names(), so a newly registered encoding is tested here without a new line of test.
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
 #include <tuple>
 
@@ -18,6 +19,8 @@ struct ShapeCase {
   const char* name;
   ImageShape shape;
 };
+
+std::ostream& operator<<(std::ostream& os, const ShapeCase& c) { return os << c.name; }
 
 // Gray square (MNIST) and RGB non-square, so that no encoding silently assumes either.
 const ShapeCase kShapes[] = {{"gray28x28", {1, 28, 28}}, {"rgb20x24", {3, 20, 24}}};
