@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <sstream>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -23,16 +24,17 @@ struct Layout {
   int line_height;   ///< pixels per text line
   int decimals;      ///< of the confidence
   bool short_label;  ///< ImageNet-style "a, b, c" labels: keep "a"
+  int gap;           ///< pixels between columns, so that neighbouring texts stay apart
 };
 
 Layout choose_layout(std::size_t count, int columns) {
   Layout l;
   if (count <= 20) {
-    l = {5, 224, cv::FONT_HERSHEY_SIMPLEX, 0.6, 24, 6, false};
+    l = {5, 224, cv::FONT_HERSHEY_SIMPLEX, 0.6, 24, 6, false, 16};
   } else if (count <= 200) {
-    l = {10, 128, cv::FONT_HERSHEY_SIMPLEX, 0.45, 18, 4, true};
+    l = {10, 128, cv::FONT_HERSHEY_SIMPLEX, 0.45, 18, 4, true, 10};
   } else {
-    l = {40, 84, cv::FONT_HERSHEY_PLAIN, 0.8, 13, 3, true};
+    l = {40, 80, cv::FONT_HERSHEY_PLAIN, 0.8, 13, 3, true, 4};
   }
   if (columns > 0) l.columns = columns;
   l.columns = std::max(1, std::min<int>(l.columns, static_cast<int>(count)));
@@ -42,12 +44,42 @@ Layout choose_layout(std::size_t count, int columns) {
 constexpr int kMargin = 16;   // page border
 constexpr int kPadding = 6;   // around each tile
 
+int text_width(const std::string& text, int font, double scale) {
+  int baseline = 0;
+  return cv::getTextSize(text, font, scale, 1, &baseline).width;
+}
+
 /// `text` shortened with ".." until it fits `width` pixels.
 std::string fit_text(std::string text, int font, double scale, int width) {
-  int baseline = 0;
-  if (cv::getTextSize(text, font, scale, 1, &baseline).width <= width) return text;
-  while (!text.empty() && cv::getTextSize(text + "..", font, scale, 1, &baseline).width > width) text.pop_back();
+  if (text_width(text, font, scale) <= width) return text;
+  while (!text.empty() && text_width(text + "..", font, scale) > width) text.pop_back();
   return text + "..";
+}
+
+/// `text` word-wrapped onto at most `lines` lines of `width` pixels, the last one shortened with "..".
+std::vector<std::string> wrap_text(const std::string& text, int font, double scale, int width, int lines) {
+  std::vector<std::string> words;
+  std::istringstream in(text);
+  for (std::string word; in >> word;) words.push_back(word);
+  std::vector<std::string> out;
+  std::string current;
+  std::size_t w = 0;
+  for (; w < words.size(); ++w) {
+    const std::string candidate = current.empty() ? words[w] : current + " " + words[w];
+    if (text_width(candidate, font, scale) <= width) {
+      current = candidate;
+      continue;
+    }
+    // A word wider than a line, or the last line reached: the rest is shortened below.
+    if (current.empty() || static_cast<int>(out.size()) + 1 >= lines) break;
+    out.push_back(current);
+    current.clear();
+    --w;  // the word starts the next line
+  }
+  std::string rest = current;
+  for (; w < words.size(); ++w) rest += (rest.empty() ? "" : " ") + words[w];
+  if (!rest.empty()) out.push_back(fit_text(rest, font, scale, width));
+  return out;
 }
 
 std::string first_synonym(const std::string& label) { return label.substr(0, label.find(", ")); }
@@ -105,12 +137,16 @@ std::vector<std::string> write_contact_sheet(const EliteTable& table, const std:
     image_w = std::max(image_w, tiles.back().cols);
     image_h = std::max(image_h, tiles.back().rows);
   }
-  const int text_lines = 2;
-  const int cell_w = image_w + 2 * kPadding;
+  // Line 1: index and confidence; lines 2-3: the label, unless every label is just its index (MNIST).
+  bool labels_are_indices = true;
+  for (std::size_t i = 0; i < count; ++i) labels_are_indices &= table.labels[i] == std::to_string(table.classes[i]);
+  const int label_lines = labels_are_indices ? 0 : 2;
+  const int text_lines = 1 + label_lines;
+  const int cell_w = image_w + 2 * kPadding + layout.gap;
   const int cell_h = image_h + 2 * kPadding + text_lines * layout.line_height + 4;
   const int title_h = options.title.empty() ? 0 : 36;
   const int max_side = std::max(options.max_page_side, cell_w + 2 * kMargin);
-  layout.columns = std::max(1, std::min(layout.columns, (max_side - 2 * kMargin) / cell_w));
+  layout.columns = std::max(1, std::min(layout.columns, (max_side - 2 * kMargin + layout.gap) / cell_w));
   const int rows_total = static_cast<int>((count + layout.columns - 1) / layout.columns);
   const int rows_per_page = std::max(1, (max_side - 2 * kMargin - title_h) / cell_h);
   const int pages = (rows_total + rows_per_page - 1) / rows_per_page;
@@ -119,7 +155,7 @@ std::vector<std::string> write_contact_sheet(const EliteTable& table, const std:
   for (int page = 0; page < pages; ++page) {
     const int first_row = page * rows_per_page;
     const int rows = std::min(rows_per_page, rows_total - first_row);
-    cv::Mat sheet(2 * kMargin + title_h + rows * cell_h, 2 * kMargin + layout.columns * cell_w, CV_8UC3,
+    cv::Mat sheet(2 * kMargin + title_h + rows * cell_h, 2 * kMargin + layout.columns * cell_w - layout.gap, CV_8UC3,
                   cv::Scalar(255, 255, 255));
     if (!options.title.empty()) {
       std::string title = options.title;
@@ -138,19 +174,24 @@ std::vector<std::string> write_contact_sheet(const EliteTable& table, const std:
         tile.copyTo(sheet(cv::Rect(ix, iy, tile.cols, tile.rows)));
         cv::rectangle(sheet, cv::Rect(ix - 1, iy - 1, tile.cols + 2, tile.rows + 2), cv::Scalar(160, 160, 160), 1);
 
-        const std::string index = std::to_string(table.classes[i]);
-        const std::string label = layout.short_label ? first_synonym(table.labels[i]) : table.labels[i];
-        const std::string name = label == index ? index : index + " " + label;
         char confidence[32];
         std::snprintf(confidence, sizeof confidence, "%.*f", layout.decimals, table.confidence[i]);
         const int text_x = x + kPadding, text_w = image_w;
         int baseline = 0;
         const int ascent = cv::getTextSize("0", layout.font, layout.scale, 1, &baseline).height;
-        const int line1 = y + kPadding + image_h + 4 + ascent + (layout.line_height - ascent) / 2;
-        cv::putText(sheet, fit_text(name, layout.font, layout.scale, text_w), cv::Point(text_x, line1), layout.font,
-                    layout.scale, cv::Scalar(20, 20, 20), 1, cv::LINE_AA);
-        cv::putText(sheet, confidence, cv::Point(text_x, line1 + layout.line_height), layout.font, layout.scale,
+        int line = y + kPadding + image_h + 4 + ascent + (layout.line_height - ascent) / 2;
+        const cv::Scalar ink(20, 20, 20);
+        const int confidence_w = text_width(confidence, layout.font, layout.scale);
+        cv::putText(sheet, std::to_string(table.classes[i]), cv::Point(text_x, line), layout.font, layout.scale, ink,
+                    1, cv::LINE_AA);
+        cv::putText(sheet, confidence, cv::Point(text_x + text_w - confidence_w, line), layout.font, layout.scale,
                     confidence_colour(table.confidence[i]), 1, cv::LINE_AA);
+        if (label_lines == 0) continue;
+        const std::string label = layout.short_label ? first_synonym(table.labels[i]) : table.labels[i];
+        for (const auto& text : wrap_text(label, layout.font, layout.scale, text_w, label_lines)) {
+          line += layout.line_height;
+          cv::putText(sheet, text, cv::Point(text_x, line), layout.font, layout.scale, ink, 1, cv::LINE_AA);
+        }
       }
     }
     std::vector<uchar> png;

@@ -84,8 +84,11 @@ void write_line_plot(const LinePlot& plot, const std::string& path) {
   const auto x_ticks = nice_ticks(0, x_max, 8);
   x_max = std::max(x_max, x_ticks.back());
   const auto y_ticks = nice_ticks(plot.y_min, plot.y_max, 10);
+  // 2% headroom above and below, so that lines at the range's ends stay clear of the frame.
+  const double y_pad = 0.02 * (plot.y_max - plot.y_min);
+  const double y_low = plot.y_min - y_pad, y_high = plot.y_max + y_pad;
   const auto to_px = [&](double x, double y) {
-    const double fx = x / x_max, fy = (y - plot.y_min) / (plot.y_max - plot.y_min);
+    const double fx = x / x_max, fy = (y - y_low) / (y_high - y_low);
     return cv::Point2d(area.x + fx * area.width, area.y + area.height - fy * area.height);
   };
 
@@ -101,7 +104,7 @@ void write_line_plot(const LinePlot& plot, const std::string& path) {
     cv::putText(image, label, {area.x - 10 - size.width, py + size.height / 2}, kFont, 0.5, kInk, 1, cv::LINE_AA);
   }
   for (double t : x_ticks) {
-    const int px = static_cast<int>(std::lround(to_px(t, plot.y_min).x));
+    const int px = static_cast<int>(std::lround(to_px(t, y_low).x));
     cv::line(image, {px, area.y}, {px, area.y + area.height}, cv::Scalar(225, 225, 225), 1);
     cv::line(image, {px, area.y + area.height}, {px, area.y + area.height + 6}, kInk, 1);
     const std::string label = tick_label(t, x_step);
@@ -133,8 +136,7 @@ void write_line_plot(const LinePlot& plot, const std::string& path) {
     colours.push_back(colour);
     std::vector<cv::Point> points;
     for (std::size_t i = 0; i < s.x.size(); ++i) {
-      const double y = std::clamp(s.y[i], plot.y_min - 0.01 * (plot.y_max - plot.y_min),
-                                  plot.y_max + 0.01 * (plot.y_max - plot.y_min));
+      const double y = std::clamp(s.y[i], y_low, y_high);
       const cv::Point2d p = to_px(s.x[i], y);
       // Sub-pixel precision (4 fractional bits) keeps dense series smooth.
       points.emplace_back(static_cast<int>(std::lround((p.x - area.x) * 16)),
