@@ -266,10 +266,21 @@ at::Tensor CppnEncoding::render_outputs(const GenomeBatch& genomes, int64_t heig
       for (int64_t d = 1; d < fan_in; ++d) sum.add_(inputs.select(1, d) * w.slice(1, d, d + 1));
       const auto kind = activation.gather(1, node.view({n, 1}));  // [n,1]
       at::Tensor out;
-      for (std::size_t a = 0; a < activations_.size(); ++a) {
-        const auto selected = kind == static_cast<int64_t>(a);
-        auto f = apply_activation(activations_[a], sum);
-        out = out.defined() ? at::where(selected, f, out) : f;
+      if (device.is_cpu()) {
+        // Each activation only on the genomes that use it here: one transcendental pass in all.
+        out = at::empty_like(sum);
+        for (std::size_t a = 0; a < activations_.size(); ++a) {
+          const auto rows = (kind.view({n}) == static_cast<int64_t>(a)).nonzero().view({-1});
+          if (rows.numel() == 0) continue;
+          out.index_copy_(0, rows, apply_activation(activations_[a], sum.index_select(0, rows)));
+        }
+      } else {
+        // On a GPU every function on every row is cheaper than a host synchronisation per type.
+        for (std::size_t a = 0; a < activations_.size(); ++a) {
+          const auto selected = kind == static_cast<int64_t>(a);
+          auto f = apply_activation(activations_[a], sum);
+          out = out.defined() ? at::where(selected, f, out) : f;
+        }
       }
       values.scatter_(1, node.view({n, 1, 1}).expand({n, 1, pixels}), out.view({n, 1, pixels}));
     }
