@@ -18,6 +18,7 @@ struct ClassifyOptions {
   int top = 5;
   bool json = false;
   double central_crop = 1.0;
+  std::string resize = "antialias";
 };
 
 int classify(const ClassifyOptions& o) {
@@ -26,7 +27,8 @@ int classify(const ClassifyOptions& o) {
   const at::Device device = prepare_device(o.model.device, o.model.threads);
   const Model model = load_model(o.model.model, o.model.input_shape, o.model.labels, device);
   std::vector<at::Tensor> images;
-  for (const auto& path : o.images) images.push_back(read_image(path, model.info().input, o.central_crop));
+  const auto filter = o.resize == "bilinear" ? ResizeFilter::kBilinear : ResizeFilter::kAntialias;
+  for (const auto& path : o.images) images.push_back(read_image(path, model.info().input, o.central_crop, filter));
   auto probabilities = model.probabilities(at::stack(images).to(device), 256).to(at::kCPU);
   const int64_t k = std::min<int64_t>(o.top, model.num_classes());
   auto [values, indices] = probabilities.topk(k, 1);
@@ -67,6 +69,10 @@ Command add_classify_command(CLI::App& parent) {
   app->add_flag("--json", options->json, "print JSON: [{image, top: [{index, label, probability}]}]");
   app->add_option("--central-crop", options->central_crop,
                   "keep this central fraction of each side before resizing (TF-slim evaluation: 0.875)")
+      ->capture_default_str();
+  app->add_option("--resize", options->resize,
+                  "antialias (PIL's BILINEAR, as the reference predictions) or bilinear (4-sample, as TF/OpenCV)")
+      ->check(CLI::IsMember({"antialias", "bilinear"}))
       ->capture_default_str();
   return {app, [options] { return classify(*options); }};
 }

@@ -9,7 +9,7 @@
 
 namespace fool {
 
-at::Tensor read_image(const std::string& path, const ImageShape& shape, double central_crop) {
+at::Tensor read_image(const std::string& path, const ImageShape& shape, double central_crop, ResizeFilter resize) {
   // Read the bytes ourselves: a missing file then fails with one line naming the cause, where
   // cv::imread would also print its own warning to stderr.
   const std::string bytes = read_file(path);
@@ -33,15 +33,20 @@ at::Tensor read_image(const std::string& path, const ImageShape& shape, double c
   }
   cv::Mat floats;
   image.convertTo(floats, CV_32F, 1.0 / 255.0);
-  if (floats.rows != shape.height || floats.cols != shape.width) {
-    cv::resize(floats, floats, cv::Size(static_cast<int>(shape.width), static_cast<int>(shape.height)), 0, 0,
-               cv::INTER_LINEAR);
-  }
   floats = floats.isContinuous() ? floats : floats.clone();
-  // clone(), not contiguous(): for one channel the permuted view is already contiguous, and
-  // contiguous() would return a tensor that still points into `floats`, freed on return.
-  auto hwc = at::from_blob(floats.data, {shape.height, shape.width, shape.channels}, at::kFloat);
-  return hwc.permute({2, 0, 1}).clone(at::MemoryFormat::Contiguous).clamp_(0.0, 1.0);
+  // clone(): the tensor must own its pixels, `floats` is freed on return.
+  auto chw = at::from_blob(floats.data, {floats.rows, floats.cols, shape.channels}, at::kFloat)
+                 .permute({2, 0, 1})
+                 .clone(at::MemoryFormat::Contiguous)
+                 .unsqueeze(0);
+  if (chw.size(2) != shape.height || chw.size(3) != shape.width) {
+    // Antialiased bilinear is PIL's BILINEAR (a triangle filter widened when shrinking), which the
+    // reference predictions in ../shared/models/CONVERTING.md used; plain bilinear samples 4 pixels.
+    chw = resize == ResizeFilter::kAntialias
+              ? at::_upsample_bilinear2d_aa(chw, {shape.height, shape.width}, /*align_corners=*/false)
+              : at::upsample_bilinear2d(chw, {shape.height, shape.width}, /*align_corners=*/false);
+  }
+  return chw.squeeze(0).clamp_(0.0, 1.0);
 }
 
 std::string encode_png(const at::Tensor& image, int upscale) {

@@ -8,10 +8,17 @@
 
 namespace fool {
 
+enum class ResizeFilter {
+  kAntialias,  ///< bilinear with a widened triangle filter when shrinking (PIL's BILINEAR)
+  kBilinear,   ///< plain bilinear, 4 samples (OpenCV INTER_LINEAR, TF resize_bilinear)
+};
+
 /// Reads an image file and converts it to the model's input: gray or RGB, an optional central
-/// crop (fraction of each side, TF-slim evaluation style), then a bilinear resize to the shape.
-/// Returns [C,H,W] float32 in [0,1] on the CPU. Throws fool::Error (kIo) naming the file.
-at::Tensor read_image(const std::string& path, const ImageShape& shape, double central_crop = 1.0);
+/// crop (fraction of each side, tf.image.central_crop's arithmetic), then a resize to the shape
+/// (aspect ratio not kept). Returns [C,H,W] float32 in [0,1] on the CPU. Throws fool::Error
+/// (kIo) naming the file.
+at::Tensor read_image(const std::string& path, const ImageShape& shape, double central_crop = 1.0,
+                      ResizeFilter resize = ResizeFilter::kAntialias);
 
 /// PNG bytes of one image [C,H,W] in [0,1] (any device), scaled up `upscale` times (nearest).
 std::string encode_png(const at::Tensor& image, int upscale = 1);

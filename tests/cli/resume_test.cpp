@@ -1,0 +1,196 @@
+// Runs you can trust (issue 5): checkpoints, exact resume, signals, bad checkpoints, a full disk.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "support/cli_support.h"
+#include "support/test_support.h"
+
+namespace fool::test {
+namespace {
+namespace fs = std::filesystem;
+
+constexpr int kCheckpoint = 5, kIo = 4;
+
+std::vector<double> confidences(const std::string& run) {
+  std::vector<double> out;
+  for (const auto& c : read_json(run + "/summary.json")["classes"]) out.push_back(c["confidence"].get<double>());
+  return out;
+}
+
+std::string bytes_of(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  EXPECT_TRUE(in.good()) << "cannot read " << path;
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+/// Every elite PNG of two runs, byte for byte.
+void expect_same_elites(const std::string& a, const std::string& b) {
+  const auto left = files_in(a + "/elites", ".png");
+  const auto right = files_in(b + "/elites", ".png");
+  ASSERT_EQ(left.size(), right.size());
+  ASSERT_EQ(left.size(), 10u);
+  for (std::size_t i = 0; i < left.size(); ++i) {
+    EXPECT_EQ(left[i], right[i]) << "names carry class, label and confidence";
+    EXPECT_EQ(bytes_of(a + "/elites/" + left[i]), bytes_of(b + "/elites/" + right[i])) << left[i];
+  }
+}
+
+const std::vector<std::string> kRun = {"run", "--seed", "3", "--checkpoint-every", "5", "--threads", "2",
+                                       "--dump-every", "0"};
+
+std::vector<std::string> with(std::vector<std::string> args, const std::vector<std::string>& more) {
+  args.insert(args.end(), more.begin(), more.end());
+  return args;
+}
+
+TEST(Resume, InterruptedRunResumesToTheSameResult) {
+  for (const std::string encoding : {"direct", "cppn"}) {
+    TempDir tmp;
+    const auto whole = run_fool(with(kRun, {"--encoding", encoding, "--out", tmp / "whole", "--generations", "60"}));
+    ASSERT_EQ(whole.exit_code, 0) << whole.describe();
+    // A shorter run is exactly a prefix: stopping at 23 generations then resuming to 60 is an
+    // interruption at a generation that is not a checkpoint multiple.
+    const auto part = run_fool(with(kRun, {"--encoding", encoding, "--out", tmp / "part", "--generations", "23"}));
+    ASSERT_EQ(part.exit_code, 0) << part.describe();
+    const auto resumed = run_fool({"resume", tmp / "part", "--generations", "60"});
+    ASSERT_EQ(resumed.exit_code, 0) << resumed.describe();
+    EXPECT_EQ(confidences(tmp / "whole"), confidences(tmp / "part")) << encoding;
+    expect_same_elites(tmp / "whole", tmp / "part");
+    EXPECT_EQ(read_csv(tmp / "part/progress.csv").size(), 61u) << "one row per generation, no duplicates";
+  }
+}
+
+TEST(Resume, SigkillAtRandomMomentsThenResumeGivesTheSameResult) {
+  TempDir tmp;
+  const auto whole = run_fool(with(kRun, {"--out", tmp / "whole", "--generations", "60"}));
+  ASSERT_EQ(whole.exit_code, 0) << whole.describe();
+  for (int trial = 0; trial < 2; ++trial) {
+    const std::string out = tmp / ("killed" + std::to_string(trial));
+    // Kill once generation 5 + 17·trial is logged: between checkpoints, mid-generation.
+    const std::string rows = std::to_string(6 + 17 * trial);
+    const std::string progress = shell_quote(out + "/progress.csv");
+    const std::string command = std::string(FOOL_BINARY) + " run --generations 60 --seed 3 --checkpoint-every 5 "
+                                "--threads 2 --dump-every 0 --out " + shell_quote(out) + " >/dev/null 2>&1 & "
+                                "pid=$!; until [ \"$(wc -l < " + progress + " 2>/dev/null || echo 0)\" -gt " + rows +
+                                " ]; do sleep 0.01; done; kill -9 $pid; wait $pid";
+    std::system(command.c_str());
+    const auto resumed = run_fool({"resume", out});
+    ASSERT_EQ(resumed.exit_code, 0) << resumed.describe();
+    EXPECT_EQ(confidences(tmp / "whole"), confidences(out));
+    expect_same_elites(tmp / "whole", out);
+  }
+}
+
+TEST(Resume, SigintAndSigtermEndCleanlyWithTheirExitCodes) {
+  for (const auto& [signal_name, code] : {std::pair<std::string, int>{"INT", 130}, {"TERM", 143}}) {
+    TempDir tmp;
+    const std::string out = tmp / "run";
+    const std::string command = std::string(FOOL_BINARY) + " run --generations 1000000 --out " + shell_quote(out) +
+                                " >/dev/null 2>&1 & pid=$!; while [ ! -s " + shell_quote(out + "/checkpoint.fool") +
+                                " ]; do sleep 0.1; done; sleep 0.5; kill -" + signal_name + " $pid; wait $pid";
+    const int status = std::system(command.c_str());
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), code) << signal_name;
+    for (const char* file : {"summary.json", "archive.csv", "checkpoint.fool", "config.json", "progress.csv"}) {
+      EXPECT_TRUE(fs::exists(out + "/" + file)) << file;
+    }
+    EXPECT_EQ(files_in(out + "/elites", ".png").size(), 10u);
+    EXPECT_TRUE(leftovers(out).empty());
+    const auto resumed = run_fool({"resume", out, "--generations", "5"});
+    EXPECT_EQ(resumed.exit_code, 0) << resumed.describe();
+  }
+}
+
+class BadCheckpoint : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto r = run_fool({"run", "--generations", "5", "--out", run_dir(), "--threads", "1"});
+    ASSERT_EQ(r.exit_code, 0) << r.describe();
+    good_ = bytes_of(checkpoint());
+  }
+  std::string run_dir() const { return tmp_ / "run"; }
+  std::string checkpoint() const { return run_dir() + "/checkpoint.fool"; }
+  void write(const std::string& bytes) { write_text(checkpoint(), bytes); }
+  void expect_error(const std::string& mentions, int code = kCheckpoint) {
+    const auto r = run_fool({"resume", run_dir()});
+    EXPECT_EQ(r.exit_code, code) << r.describe();
+    ASSERT_EQ(r.err_lines().size(), 1u) << r.describe();
+    EXPECT_NE(r.err.find(mentions), std::string::npos) << r.describe();
+    EXPECT_NE(r.err.find("checkpoint"), std::string::npos) << r.describe();
+  }
+  TempDir tmp_;
+  std::string good_;
+};
+
+TEST_F(BadCheckpoint, Truncated) {
+  write(good_.substr(0, good_.size() / 2));
+  expect_error("truncated");
+}
+
+TEST_F(BadCheckpoint, TruncatedHeader) {
+  write(good_.substr(0, 30));
+  expect_error("truncated");
+}
+
+TEST_F(BadCheckpoint, BitFlipped) {
+  std::string flipped = good_;
+  flipped[flipped.size() - 100] ^= 0x10;
+  write(flipped);
+  expect_error("checksum");
+}
+
+TEST_F(BadCheckpoint, WrongVersion) {
+  std::string other = good_;
+  other[8] = 9;
+  write(other);
+  expect_error("version 9");
+}
+
+TEST_F(BadCheckpoint, Foreign) {
+  write("PK\x03\x04 this is a zip file, not a checkpoint");
+  expect_error("not a fool checkpoint");
+}
+
+TEST_F(BadCheckpoint, WrittenForAnotherModel) {
+  const std::string mlp = converted_model("test/mlp.pt");
+  if (mlp.empty()) GTEST_SKIP() << missing_model_reason("test/mlp.pt");
+  // Same settings but another model: config.json says the MLP, the checkpoint is the LeNet's.
+  auto config = read_json(run_dir() + "/config.json");
+  config["settings"]["model"] = mlp;
+  write_text(run_dir() + "/config.json", config.dump());
+  expect_error("model");
+}
+
+TEST(FullDisk, CleanErrorAndTheLastCheckpointIntact) {
+  // /dev/full accepts opens and fails every write with ENOSPC: a checkpoint or summary written
+  // there fails the way a full disk does. A symlinked file is the least intrusive way to aim one
+  // output at it.
+  TempDir tmp;
+  const std::string out = tmp / "run";
+  auto first = run_fool({"run", "--generations", "10", "--out", out, "--threads", "1"});
+  ASSERT_EQ(first.exit_code, 0) << first.describe();
+  const std::string intact = bytes_of(out + "/checkpoint.fool");
+  fs::remove(out + "/summary.json");
+  fs::create_symlink("/dev/full", out + "/summary.json.tmp");
+  const auto r = run_fool({"resume", out, "--generations", "20"});
+  EXPECT_EQ(r.exit_code, kIo) << r.describe();
+  std::size_t errors = 0;
+  for (const auto& line : r.err_lines()) errors += line.rfind("error:", 0) == 0;
+  EXPECT_EQ(errors, 1u) << r.describe();
+  EXPECT_NE(r.err.find("No space left"), std::string::npos) << r.describe();
+  EXPECT_NE(r.err.find("summary.json"), std::string::npos) << r.describe();
+  // The checkpoint written at the end of the loop is whole and resumable.
+  fs::remove(out + "/summary.json.tmp");
+  const auto again = run_fool({"resume", out, "--generations", "20"});
+  EXPECT_EQ(again.exit_code, 0) << again.describe();
+  EXPECT_NE(bytes_of(out + "/checkpoint.fool"), intact);
+}
+
+}  // namespace
+}  // namespace fool::test
