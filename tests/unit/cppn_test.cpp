@@ -58,16 +58,19 @@ double scalar_output(const GenomeBatch& g, int64_t n, int64_t output, const std:
   std::function<double(int64_t)> value = [&](int64_t i) -> double {
     if (i < kCppnInputs) return inputs[static_cast<std::size_t>(i)];
     if (!std::isnan(memo[static_cast<std::size_t>(i)])) return memo[static_cast<std::size_t>(i)];
-    double sum = 0;
+    // Single precision, sources in slot order: the arithmetic a float32 renderer must do. (With
+    // the original's raw pixel coordinates pre-activations reach the hundreds, where a double
+    // reference would differ from any float32 implementation by more than 1e-5.)
+    float sum = 0;
     for (int64_t j = 0; j < m; ++j) {
-      if (edge[i][j].item<bool>()) sum += static_cast<double>(weight[i][j].item<float>()) * value(j);
+      if (edge[i][j].item<bool>()) sum += weight[i][j].item<float>() * static_cast<float>(value(j));
     }
     double out = 0;
     switch (set[static_cast<std::size_t>(activation[i].item<int64_t>())]) {
       case Activation::kSine: out = std::sin(sum); break;
       case Activation::kSigmoid: out = 2.0 / (1.0 + std::exp(-sum)) - 1.0; break;
       case Activation::kGaussian: out = std::exp(-sum * sum); break;
-      case Activation::kLinear: out = std::min(3.0, std::max(-3.0, sum)) / 3.0; break;
+      case Activation::kLinear: out = std::min(3.0, std::max(-3.0, static_cast<double>(sum))) / 3.0; break;
       case Activation::kTanh: out = std::tanh(5.0 * sum); break;
     }
     memo[static_cast<std::size_t>(i)] = out;
