@@ -5,6 +5,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <vector>
 
 #include "fool/util/error.h"
 #include "fool/util/sha256.h"
@@ -23,12 +24,22 @@ constexpr const char* kInfoFile = "fool.json";
   throw Error(ErrorKind::kModel, "model '" + source + "': " + what);
 }
 
-/// The first line of a LibTorch error, without its C++ backtrace.
-std::string first_line(const c10::Error& e) {
-  std::string text = e.what_without_backtrace();
-  auto end = text.find('\n');
-  return end == std::string::npos ? text : text.substr(0, end);
+/// The line of an error message that says what went wrong: a LibTorch error's first line
+/// (the rest is a C++ backtrace), or the last non-empty line of a TorchScript interpreter error
+/// (the rest is a TorchScript traceback; the last line reads "RuntimeError: <cause>").
+std::string cause(const std::string& text, bool last) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.find_first_not_of(" \t") != std::string::npos) lines.push_back(line);
+  }
+  if (lines.empty()) return text;
+  std::string line = last ? lines.back() : lines.front();
+  line.erase(0, line.find_first_not_of(" \t"));
+  return line;
 }
+
+std::string first_line(const c10::Error& e) { return cause(e.what_without_backtrace(), false); }
 
 ModelInfo parse_info(const std::string& json_text, const std::string& source) {
   const std::string fix = " Fix: write fool.json as the model contract in README.md describes (scripts/_fool_model.py does).";
@@ -115,7 +126,10 @@ Model Model::load_bytes(const std::string& bytes, const std::string& source, con
   at::Tensor out;
   const auto& s = info->input;
   try {
-    out = model.forward(at::zeros({2, s.channels, s.height, s.width}, at::TensorOptions(device)));
+    at::NoGradGuard no_grad;
+    auto result = impl->module.forward({at::zeros({2, s.channels, s.height, s.width}, at::TensorOptions(device))});
+    if (!result.isTensor()) model_error(source, "forward returns a " + result.tagKind() + ", expected a tensor [N,K].");
+    out = result.toTensor();
   } catch (const c10::Error& e) {
     model_error(source, "forward fails on the declared input [N," + std::to_string(s.channels) + "," +
                             std::to_string(s.height) + "," + std::to_string(s.width) + "] (" + first_line(e) +
@@ -123,7 +137,9 @@ Model Model::load_bytes(const std::string& bytes, const std::string& source, con
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
-    model_error(source, std::string("forward fails on the declared input (") + e.what() + ").");
+    model_error(source, "forward fails on the declared input [N," + std::to_string(s.channels) + "," +
+                            std::to_string(s.height) + "," + std::to_string(s.width) + "] (" + cause(e.what(), true) +
+                            "). Fix: declare the input shape the model takes (fool.json or --input-shape).");
   }
   if (out.dim() != 2 || out.size(0) != 2) {
     model_error(source, "forward returns shape " + c10::str(out.sizes()) +
@@ -141,7 +157,15 @@ Model Model::load_bytes(const std::string& bytes, const std::string& source, con
 
 at::Tensor Model::forward(const at::Tensor& images) const {
   at::NoGradGuard no_grad;
-  auto result = impl_->module.forward({images});
+  c10::IValue result;
+  try {
+    result = impl_->module.forward({images});
+  } catch (const c10::Error& e) {
+    throw;  // the contract check in load_bytes names it; elsewhere main does
+  } catch (const std::exception& e) {
+    // TorchScript interpreter errors carry a whole traceback: keep the cause.
+    model_error(info_->source, "forward failed (" + cause(e.what(), true) + ").");
+  }
   if (!result.isTensor()) {
     model_error(info_->source, "forward returns a " + result.tagKind() + ", expected a tensor [N,K].");
   }
