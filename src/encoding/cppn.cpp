@@ -9,8 +9,6 @@
 namespace fool {
 namespace {
 
-using at::indexing::Slice;
-
 constexpr double kInactiveRank = 3.0;     // sorts absent slots after every real node
 constexpr double kMinRankGap = 1e-9;      // a connection is split only where a rank fits between
 constexpr int64_t kRenderBudget = 1 << 26;  // floats of node values per rendering chunk (256 MiB)
@@ -89,12 +87,12 @@ GenomeBatch CppnEncoding::random(int64_t n, at::Generator& gen, const at::Device
   const auto options = at::TensorOptions(device);
   auto active = at::ones({n, m}, options.dtype(at::kBool));
   auto activation = at::randint(static_cast<int64_t>(activations_.size()), {n, m}, gen, options.dtype(at::kLong));
-  activation.index_put_({Slice(), Slice(0, kCppnInputs)}, 0);
+  activation.narrow(1, 0, kCppnInputs).zero_();
   auto rank = at::zeros({n, m}, options.dtype(at::kDouble));
-  rank.index_put_({Slice(), Slice(kCppnInputs, m)}, 1.0);
+  rank.narrow(1, kCppnInputs, o).fill_(1.0);
   // The initial topology: every input to every output, random weights, no hidden node.
   auto edge = at::zeros({n, m, m}, options.dtype(at::kBool));
-  edge.index_put_({Slice(), Slice(kCppnInputs, m), Slice(0, kCppnInputs)}, true);
+  edge.narrow(1, kCppnInputs, o).narrow(2, 0, kCppnInputs).fill_(true);
   auto weight = at::rand({n, m, m}, gen, options.dtype(at::kFloat)).mul_(2 * kCppnWeightRange).sub_(kCppnWeightRange);
   weight.mul_(edge);
   return GenomeBatch({{"active", active}, {"activation", activation}, {"rank", rank}, {"edge", edge}, {"weight", weight}});

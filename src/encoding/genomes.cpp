@@ -37,12 +37,12 @@ at::Tensor pad_to(const at::Tensor& t, at::IntArrayRef sizes) {
   if (t.sizes() == sizes) return t;
   FOOL_CHECK(t.dim() == static_cast<int64_t>(sizes.size()), "pad_to: rank mismatch");
   auto out = at::zeros(sizes, t.options());
-  std::vector<at::indexing::TensorIndex> slices;
+  at::Tensor region = out;
   for (int64_t d = 0; d < t.dim(); ++d) {
     FOOL_CHECK(t.size(d) <= sizes[d], "pad_to: cannot shrink");
-    slices.emplace_back(at::indexing::Slice(0, t.size(d)));
+    region = region.narrow(d, 0, t.size(d));
   }
-  out.index_put_(slices, t);
+  region.copy_(t);
   return out;
 }
 
