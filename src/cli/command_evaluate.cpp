@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "cli/common.h"
+#include "fool/io/csv.h"
 #include "fool/io/files.h"
 #include "fool/io/images.h"
 #include "fool/io/run_reader.h"
@@ -36,12 +37,6 @@ struct LoadedModel {
   Model model;
 };
 
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += (c == '"') ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
 
 std::string column_name(const std::string& name) {
   std::string out;

@@ -16,19 +16,17 @@ double now_seconds() {
 
 MapElites::MapElites(const Scorer& scorer, const Encoding& encoding, at::Tensor targets, SearchSettings settings,
                      at::Generator generator)
-    : scorer_(scorer),
-      encoding_(encoding),
-      settings_(settings),
-      generator_(std::move(generator)),
-      archive_(std::move(targets)),
-      started_(now_seconds()) {
-  FOOL_CHECK(settings_.population > 0, "population must be positive");
-}
+    : MapElites(nullptr, &scorer, encoding, std::move(targets), settings, std::move(generator)) {}
 
 MapElites::MapElites(const Model& model, const Encoding& encoding, at::Tensor targets, SearchSettings settings,
                      at::Generator generator)
-    : owned_scorer_(std::make_shared<Scorer>(model, ScoringOptions{})),
-      scorer_(*owned_scorer_),
+    : MapElites(std::make_shared<Scorer>(model, ScoringOptions{}), nullptr, encoding, std::move(targets), settings,
+                std::move(generator)) {}
+
+MapElites::MapElites(std::shared_ptr<const Scorer> owned_scorer, const Scorer* scorer, const Encoding& encoding,
+                     at::Tensor targets, SearchSettings settings, at::Generator generator)
+    : owned_scorer_(std::move(owned_scorer)),
+      scorer_(scorer != nullptr ? *scorer : *owned_scorer_),
       encoding_(encoding),
       settings_(settings),
       generator_(std::move(generator)),

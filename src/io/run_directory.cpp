@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "fool/io/csv.h"
 #include "fool/io/files.h"
 #include "fool/io/images.h"
 #include "fool/util/error.h"
@@ -35,12 +36,6 @@ std::string format_confidence(double c) {
   return buffer;
 }
 
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += (c == '"') ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
 
 }  // namespace
 

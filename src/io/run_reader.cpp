@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 
+#include "fool/io/csv.h"
 #include "fool/io/files.h"
 #include "fool/io/images.h"
 #include "fool/util/error.h"
@@ -52,47 +53,6 @@ T json_field(const nlohmann::json& j, const char* key, const std::string& file, 
 }
 
 /// CSV rows (RFC 4180 quoting), the header being row 0.
-std::vector<std::vector<std::string>> parse_csv(const std::string& text) {
-  std::vector<std::vector<std::string>> rows;
-  std::vector<std::string> row;
-  std::string field;
-  bool quoted = false, any = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
-        field += '"';
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      } else {
-        field += c;
-      }
-      continue;
-    }
-    if (c == '"') {
-      quoted = any = true;
-    } else if (c == ',') {
-      row.push_back(field);
-      field.clear();
-      any = true;
-    } else if (c == '\n') {
-      row.push_back(field);
-      rows.push_back(row);
-      row.clear();
-      field.clear();
-      any = false;
-    } else if (c != '\r') {
-      field += c;
-      any = true;
-    }
-  }
-  if (any) {
-    row.push_back(field);
-    rows.push_back(row);
-  }
-  return rows;
-}
 
 std::vector<std::vector<std::string>> read_csv_file(const std::string& file, const std::vector<std::string>& header) {
   auto rows = parse_csv(read_existing(file));

@@ -57,6 +57,9 @@ class MapElites {
   GenerationStats stats(int64_t replacements) const;
 
  private:
+  /// Scores with `*scorer`, or with `*owned_scorer` when `scorer` is null.
+  MapElites(std::shared_ptr<const Scorer> owned_scorer, const Scorer* scorer, const Encoding& encoding,
+            at::Tensor targets, SearchSettings settings, at::Generator generator);
   GenerationStats evaluate_and_insert(const GenomeBatch& children);
 
   std::shared_ptr<const Scorer> owned_scorer_;
