@@ -116,6 +116,7 @@ int run(RunConfig c, bool resume) {
   const at::Device device = prepare_device(c.device, c.threads);
   const Model model = load_model(c.model, c.input_shape, c.labels, device);
   const auto classes = parse_classes(c.classes, model.num_classes());
+  if (c.population == 0) c.population = paper_population(c.encoding, model.info().input.channels);
   const Scorer scorer(model, {c.crops, c.render_size});
   // Genomes live at the rendering resolution (the paper's ImageNet genomes are 256x256 for 227 crops).
   c.encoding_options.shape = {model.info().input.channels, scorer.render_height(), scorer.render_width()};

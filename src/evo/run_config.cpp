@@ -11,10 +11,14 @@ void require(bool ok, const std::string& setting, const std::string& rule) {
 
 }  // namespace
 
+int64_t paper_population(const std::string& encoding, int64_t channels) {
+  return encoding == "cppn" && channels == 3 ? 400 : 200;
+}
+
 void validate(const RunConfig& c) {
   const auto& e = c.encoding_options;
   require(c.generations >= 1, "generations", "must be >= 1");
-  require(c.population >= 1, "population", "must be >= 1");
+  require(c.population >= 0, "population", "must be >= 1 (0: the paper's)");
   require(c.threads >= 0, "threads", "must be >= 0 (0: every core)");
   require(c.dump_every >= 0, "dump-every", "must be >= 0 (0: only at the end)");
   require(c.checkpoint_every >= 0, "checkpoint-every", "must be >= 0 (0: only at exit)");

@@ -3,6 +3,7 @@
 
 #include "support/cli_support.h"
 #include "support/test_support.h"
+#include "fool/evo/run_config.h"
 
 namespace fool::test {
 namespace {
@@ -58,6 +59,19 @@ TEST(ConfigFile, CommandLineWinsOverTheFile) {
   EXPECT_EQ(summary.at("evaluations"), 90);
   EXPECT_EQ(summary.at("seed"), 4);
   EXPECT_EQ(summary.at("classes").size(), 3u);
+}
+
+TEST(ConfigFile, PopulationDefaultsToThePapers) {
+  // 200 offspring per generation (the paper's MNIST and ImageNet-direct runs); the effective value
+  // is what config.json records, so that a resume or a rerun from it is the same run.
+  TempDir tmp;
+  const auto r = run_fool({"run", "--generations", "2", "--out", tmp / "run"});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_EQ(read_json(tmp / "run/config.json").at("settings").at("population"), 200);
+  EXPECT_EQ(read_json(tmp / "run/summary.json").at("evaluations"), 400);
+  EXPECT_EQ(paper_population("cppn", 3), 400);  // the paper's ImageNet CPPN run
+  EXPECT_EQ(paper_population("cppn", 1), 200);
+  EXPECT_EQ(paper_population("direct", 3), 200);
 }
 
 }  // namespace

@@ -86,7 +86,7 @@ const BadInputCase kBadInput[] = {
     {"generations_not_a_number", {"run", "--generations", "ten", "--out", "{tmp}/o"}, kUsage, "generations"},
     {"generations_negative", {"run", "--generations", "-3", "--out", "{tmp}/o"}, kUsage, "generations"},
     {"population_negative", {"run", "--population", "-5", "--out", "{tmp}/o"}, kUsage, "population"},
-    {"population_zero", {"run", "--population", "0", "--out", "{tmp}/o"}, kUsage, "population"},
+    {"batch_size_negative", {"run", "--batch-size", "-1", "--out", "{tmp}/o"}, kUsage, "batch-size"},
     {"target_confidence_above_one", {"run", "--target-confidence", "1.5", "--out", "{tmp}/o"}, kUsage,
      "target-confidence"},
     {"unknown_encoding", {"run", "--encoding", "pixels", "--out", "{tmp}/o"}, kUsage, "direct"},

@@ -15,7 +15,8 @@ struct RunConfig {
   std::string labels;       ///< label file (one per line) for a model without fool.json
   std::string encoding = "direct";
   int64_t generations = 1000;    ///< generations, the random initial one (generation 0) included
-  int64_t population = 200;      ///< offspring per generation, and initial genomes
+  int64_t population = 0;        ///< offspring per generation and initial genomes; 0: the paper's
+                                 ///< (200, or 400 for CPPN on a colour model: its ImageNet run)
   std::string classes;           ///< e.g. "0-9" or "1,7,42"; empty: every class
   uint64_t seed = 1;
   std::string device = "auto";   ///< auto | cpu | cuda | cuda:N
@@ -42,7 +43,7 @@ void for_each_setting(RunConfig& c, Visitor&& visit) {
   visit("labels", c.labels, "label file, one per line, for a model without fool.json");
   visit("encoding", c.encoding, "genome encoding");
   visit("generations", c.generations, "generations, the random initial one included (evaluations = generations x population)");
-  visit("population", c.population, "initial genomes and offspring per generation");
+  visit("population", c.population, "initial genomes and offspring per generation (0: the paper's, 200; 400 for CPPN on colour models)");
   visit("classes", c.classes, "target classes, e.g. 0-9 or 1,7,42 (empty: all)");
   visit("seed", c.seed, "random seed");
   visit("device", c.device, "auto, cpu, cuda or cuda:N");
@@ -63,6 +64,10 @@ void for_each_setting(RunConfig& c, Visitor&& visit) {
   visit("coordinates", e.coordinates, "CPPN x,y inputs: normalized [-1,1] or pixels (original code)");
   visit("activations", e.activations, "CPPN activation set, comma-separated");
 }
+
+/// The paper's offspring per generation (PAPER.md §1.1): 400 for its ImageNet CPPN run (colour
+/// images), 200 otherwise.
+int64_t paper_population(const std::string& encoding, int64_t channels);
 
 /// Checks ranges and names that the type alone does not; throws fool::Error (kUsage) naming the
 /// setting and the fix.
