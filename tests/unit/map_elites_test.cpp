@@ -47,11 +47,20 @@ TEST_P(SearchOnBundledModel, OneSeedGivesOneRun) {
   EXPECT_FALSE(at::equal(a.confidence, c.confidence)) << "seeds 5 and 6 gave the same archive";
 }
 
-TEST_P(SearchOnBundledModel, ForwardChunkSizeDoesNotChangeTheRun) {
-  const auto whole = search(GetParam(), 3, 4, 40, 0);
-  const auto chunked = search(GetParam(), 3, 4, 40, 16);
-  EXPECT_TRUE(at::allclose(whole.confidence, chunked.confidence, 1e-5, 1e-6));
-  EXPECT_TRUE(at::equal(whole.generation, chunked.generation));
+TEST_P(SearchOnBundledModel, ForwardChunkSizeDoesNotChangeTheScores) {
+  // Chunking the forward pass changes only the batch the kernels see: the probabilities of the
+  // rendered population agree to float rounding. (Whole runs are not compared: a difference in
+  // the last bit can flip a strict > between two near-certain children and the runs diverge.)
+  EncodingOptions options;
+  options.shape = bundled().info().input;
+  const auto encoding = make_encoding(GetParam(), options);
+  auto gen = make_generator(kCpu, 3);
+  auto genomes = encoding->random(40, gen, kCpu);
+  genomes = encoding->mutate(genomes, gen, 1);
+  const auto images = encoding->render(genomes);
+  const auto whole = bundled().probabilities(images, 0);
+  const auto chunked = bundled().probabilities(images, 16);
+  EXPECT_TRUE(at::allclose(whole, chunked, 1e-5, 1e-6)) << (whole - chunked).abs().max();
 }
 
 TEST_P(SearchOnBundledModel, StatisticsFollowTheArchive) {
