@@ -251,17 +251,23 @@ at::Tensor CppnEncoding::render_outputs(const GenomeBatch& genomes, int64_t heig
     auto key = at::where(edge, (static_cast<double>(m) - slots).view({1, 1, m}), at::zeros({}, slots.options()));
     auto [present, source] = key.topk(fan_in, 2, /*largest=*/true, /*sorted=*/true);  // [n,M,D]
     auto in_weight = weight.gather(2, source).mul_(present > 0);
+    // The fan-in each step needs: the largest fan-in of the nodes computed at that step, so that a
+    // step of one-input nodes does not pay for the population's widest node. (The padding only
+    // adds exact zeros, so the result is the same bit for bit.)
+    const auto step_fan_in = std::get<0>(edge.sum(2).gather(1, order).max(0)).to(at::kCPU).contiguous();
+    const auto* step_fan_in_data = step_fan_in.data_ptr<int64_t>();
 
     auto values = at::zeros({n, m, pixels}, planes.options());
     values.slice(1, 0, kCppnInputs).copy_(planes.view({1, kCppnInputs, pixels}));
     for (int64_t t = kCppnInputs; t < steps; ++t) {
       const auto node = order.select(1, t);  // [n]
-      const auto node_rows = node.view({n, 1, 1}).expand({n, 1, fan_in});
-      const auto src = source.gather(1, node_rows).squeeze(1);    // [n,D]
-      const auto w = in_weight.gather(1, node_rows).squeeze(1);   // [n,D]
-      const auto inputs = values.gather(1, src.view({n, fan_in, 1}).expand({n, fan_in, pixels}));  // [n,D,P]
+      const int64_t width = std::max<int64_t>(1, step_fan_in_data[t]);
+      const auto node_rows = node.view({n, 1, 1}).expand({n, 1, width});
+      const auto src = source.narrow(2, 0, width).gather(1, node_rows).squeeze(1);    // [n,D_t]
+      const auto w = in_weight.narrow(2, 0, width).gather(1, node_rows).squeeze(1);   // [n,D_t]
+      const auto inputs = values.gather(1, src.view({n, width, 1}).expand({n, width, pixels}));  // [n,D_t,P]
       auto sum = inputs.select(1, 0) * w.slice(1, 0, 1);
-      for (int64_t d = 1; d < fan_in; ++d) sum.add_(inputs.select(1, d) * w.slice(1, d, d + 1));
+      for (int64_t d = 1; d < width; ++d) sum.add_(inputs.select(1, d) * w.slice(1, d, d + 1));
       const auto kind = activation.gather(1, node.view({n, 1}));  // [n,1]
       at::Tensor out;
       if (device.is_cpu()) {
