@@ -5,7 +5,7 @@
 # prints a table per repeat and the medians: speed ratio = fool evaluations/s / reference
 # evaluations/s, and the median/min elite confidence each reached at the same evaluations.
 #
-# On a shared machine other processes' CPU use swings the timings by up to 10x (with --threads 2
+# On a shared machine other processes' CPU use swings the timings by 10-25x (with --threads 2
 # on 2 cores, each parallel op waits for a descheduled thread). So every run also records the CPU
 # that *other* processes used while it ran (busy jiffies from /proc/stat minus the run's own
 # user+sys, per second of wall time, in cores), and the summary also gives the ratio over the
@@ -47,6 +47,7 @@ while [[ $# -gt 0 ]]; do
 done
 batch_size="${batch_size:-$population}"
 [[ -x "$fool" ]] || { echo "compare.sh: no executable '$fool'. Fix: build it or pass --fool PATH." >&2; exit 2; }
+[[ -x /usr/bin/time ]] || { echo "compare.sh: needs /usr/bin/time. Fix: apt-get install time." >&2; exit 2; }
 
 if [[ -n "$keep" ]]; then
   work="$keep"; mkdir -p "$work"
