@@ -98,7 +98,10 @@ int bench(const BenchOptions& o) {
     for (std::size_t e = 0; e < encodings.size(); ++e) {
       const auto& name = encodings[e]->name();
       samples[name + "_loop"].push_back(throughput([&] { searches[e]->step(); }, o.batch_size, o.seconds, device));
-      auto genomes = encodings[e]->mutate(searches[e]->archive().genomes(), gen, 1);
+      // A full batch of offspring of the current archive, as the loop renders them.
+      const auto& archive = searches[e]->archive();
+      auto parents = at::randint(archive.cells(), {o.batch_size}, gen, archive.targets().options());
+      auto genomes = encodings[e]->mutate(archive.genomes().index_select(parents), gen, 1);
       samples[name + "_render"].push_back(
           throughput([&] { encodings[e]->render(genomes); }, genomes.size(), o.seconds / 2, device));
     }

@@ -9,9 +9,7 @@
 namespace fool {
 namespace {
 
-constexpr double kInactiveRank = 3.0;     // sorts absent slots after every real node
 constexpr double kMinRankGap = 1e-9;      // a connection is split only where a rank fits between
-constexpr int64_t kRenderBudget = 1 << 26;  // floats of node values per rendering chunk (256 MiB)
 
 /// Picks one true element of `mask` [N,...] per genome uniformly at random. Returns the flat index
 /// into the trailing dimensions [N] and whether the genome had any candidate [N].
@@ -62,17 +60,6 @@ std::string activation_name(Activation a) {
     case Activation::kTanh: return "tanh";
   }
   return "unknown";
-}
-
-at::Tensor apply_activation(Activation a, const at::Tensor& p) {
-  switch (a) {
-    case Activation::kSine: return at::sin(p);
-    case Activation::kSigmoid: return at::tanh(p * 0.5);  // = 2/(1+e^−p) − 1
-    case Activation::kGaussian: return at::exp(-(p * p));
-    case Activation::kLinear: return p.clamp(-3.0, 3.0).div_(3.0);
-    case Activation::kTanh: return at::tanh(p * 5.0);
-  }
-  return p;
 }
 
 CppnEncoding::CppnEncoding(const EncodingOptions& options)
@@ -201,128 +188,6 @@ GenomeBatch trim_cppn(const GenomeBatch& genomes) {
                       {"rank", genomes["rank"].slice(1, 0, keep).contiguous()},
                       {"edge", genomes["edge"].slice(1, 0, keep).slice(2, 0, keep).contiguous()},
                       {"weight", genomes["weight"].slice(1, 0, keep).slice(2, 0, keep).contiguous()}});
-}
-
-at::Tensor CppnEncoding::input_planes(int64_t height, int64_t width, const at::Device& device) const {
-  const auto options = at::TensorOptions(device).dtype(at::kFloat);
-  // Normalised coordinates in [−1, 1] (d always uses them, PAPER.md §1.4).
-  auto xn = width > 1 ? at::linspace(-1.0, 1.0, width, options) : at::zeros({1}, options);
-  auto yn = height > 1 ? at::linspace(-1.0, 1.0, height, options) : at::zeros({1}, options);
-  auto x_grid = xn.view({1, width}).expand({height, width});
-  auto y_grid = yn.view({height, 1}).expand({height, width});
-  auto d = (x_grid * x_grid + y_grid * y_grid).sqrt();
-  at::Tensor x = x_grid, y = y_grid;
-  if (options_.coordinates == "pixels") {
-    // The original's raw pixel indices 0..S−1 of the model's grid, at any rendering size.
-    const auto& s = options_.shape;
-    x = (x_grid + 1.0) * (0.5 * static_cast<double>(s.width - 1));
-    y = (y_grid + 1.0) * (0.5 * static_cast<double>(s.height - 1));
-  }
-  return at::stack({x, y, d, at::ones({height, width}, options)});
-}
-
-at::Tensor CppnEncoding::render_outputs(const GenomeBatch& genomes, int64_t height, int64_t width) const {
-  const int64_t total = genomes.size();
-  const int64_t pixels = height * width;
-  const auto& active_all = genomes["active"];
-  const auto device = active_all.device();
-  const auto planes = input_planes(height, width, device).view({kCppnInputs, pixels});
-  auto result = at::empty({total, outputs_, height, width}, at::TensorOptions(device).dtype(at::kFloat));
-  const int64_t m = active_all.size(1);
-  const int64_t chunk = std::max<int64_t>(1, kRenderBudget / std::max<int64_t>(1, m * pixels));
-
-  for (int64_t begin = 0; begin < total; begin += chunk) {
-    const int64_t end = std::min(total, begin + chunk), n = end - begin;
-    const auto active = active_all.slice(0, begin, end);
-    const auto activation = genomes["activation"].slice(0, begin, end);
-    const auto edge = genomes["edge"].slice(0, begin, end);
-    const auto weight = genomes["weight"].slice(0, begin, end);
-    // Topological order: by rank, absent slots last. Inputs (rank 0) come first.
-    const auto order = at::where(active, genomes["rank"].slice(0, begin, end),
-                                 at::full({}, kInactiveRank, genomes["rank"].options()))
-                           .argsort(/*dim=*/1, /*descending=*/false);
-    auto counts = at::stack({active.sum(1).max(), edge.sum(2).max()}).to(at::kCPU);
-    const int64_t steps = counts[0].item<int64_t>();
-    const int64_t fan_in = std::max<int64_t>(1, counts[1].item<int64_t>());
-    // Each node's in-edges as a list padded to the largest fan-in, sources in slot order so that
-    // the sum runs in the same order whatever the padding (renders are bit-identical alone or
-    // in any batch).
-    const auto slots = at::arange(m, at::TensorOptions(device).dtype(at::kFloat));
-    auto key = at::where(edge, (static_cast<double>(m) - slots).view({1, 1, m}), at::zeros({}, slots.options()));
-    auto [present, source] = key.topk(fan_in, 2, /*largest=*/true, /*sorted=*/true);  // [n,M,D]
-    auto in_weight = weight.gather(2, source).mul_(present > 0);
-    // The fan-in each step needs: the largest fan-in of the nodes computed at that step, so that a
-    // step of one-input nodes does not pay for the population's widest node. (The padding only
-    // adds exact zeros, so the result is the same bit for bit.)
-    const auto step_fan_in = std::get<0>(edge.sum(2).gather(1, order).max(0)).to(at::kCPU).contiguous();
-    const auto* step_fan_in_data = step_fan_in.data_ptr<int64_t>();
-
-    auto values = at::zeros({n, m, pixels}, planes.options());
-    values.slice(1, 0, kCppnInputs).copy_(planes.view({1, kCppnInputs, pixels}));
-    for (int64_t t = kCppnInputs; t < steps; ++t) {
-      const auto node = order.select(1, t);  // [n]
-      const int64_t width = std::max<int64_t>(1, step_fan_in_data[t]);
-      const auto node_rows = node.view({n, 1, 1}).expand({n, 1, width});
-      const auto src = source.narrow(2, 0, width).gather(1, node_rows).squeeze(1);    // [n,D_t]
-      const auto w = in_weight.narrow(2, 0, width).gather(1, node_rows).squeeze(1);   // [n,D_t]
-      const auto inputs = values.gather(1, src.view({n, width, 1}).expand({n, width, pixels}));  // [n,D_t,P]
-      auto sum = inputs.select(1, 0) * w.slice(1, 0, 1);
-      for (int64_t d = 1; d < width; ++d) sum.add_(inputs.select(1, d) * w.slice(1, d, d + 1));
-      const auto kind = activation.gather(1, node.view({n, 1}));  // [n,1]
-      at::Tensor out;
-      if (device.is_cpu()) {
-        // Each activation only on the genomes that use it here: one transcendental pass in all.
-        out = at::empty_like(sum);
-        for (std::size_t a = 0; a < activations_.size(); ++a) {
-          const auto rows = (kind.view({n}) == static_cast<int64_t>(a)).nonzero().view({-1});
-          if (rows.numel() == 0) continue;
-          out.index_copy_(0, rows, apply_activation(activations_[a], sum.index_select(0, rows)));
-        }
-      } else {
-        // On a GPU every function on every row is cheaper than a host synchronisation per type.
-        for (std::size_t a = 0; a < activations_.size(); ++a) {
-          const auto selected = kind == static_cast<int64_t>(a);
-          auto f = apply_activation(activations_[a], sum);
-          out = out.defined() ? at::where(selected, f, out) : f;
-        }
-      }
-      values.scatter_(1, node.view({n, 1, 1}).expand({n, 1, pixels}), out.view({n, 1, pixels}));
-    }
-    result.slice(0, begin, end)
-        .copy_(values.slice(1, kCppnInputs, kCppnInputs + outputs_).abs().clamp_(0.0, 1.0).view({n, outputs_, height, width}));
-  }
-  return result;
-}
-
-at::Tensor CppnEncoding::render(const GenomeBatch& genomes, int64_t height, int64_t width) const {
-  auto outputs = quantize_pixels(render_outputs(genomes, height, width));
-  if (outputs_ == 1) return outputs;
-  // Three bytes read as OpenCV 8-bit HLS (or HSV): hue byte × 2 degrees, wrapping past 180.
-  auto hue = (outputs.select(1, 0) * 255.0).round_().mul_(2.0).remainder_(360.0).div_(360.0);
-  auto planes = at::stack({hue, outputs.select(1, 1), outputs.select(1, 2)}, 1);
-  auto rgb = options_.color_space == "hsv" ? hsv_to_rgb(planes) : hls_to_rgb(planes);
-  return rgb.mul_(255.0).round_().clamp_(0.0, 255.0).div_(255.0);
-}
-
-at::Tensor hls_to_rgb(const at::Tensor& hls) {
-  auto h = hls.select(1, 0), l = hls.select(1, 1), s = hls.select(1, 2);
-  auto p2 = at::where(l <= 0.5, l * (1.0 + s), l + s - l * s);
-  auto p1 = 2.0 * l - p2;
-  auto channel = [&](const at::Tensor& t_in) {
-    auto t = t_in - t_in.floor();
-    return at::where(t < 1.0 / 6.0, p1 + (p2 - p1) * 6.0 * t,
-                     at::where(t < 0.5, p2, at::where(t < 2.0 / 3.0, p1 + (p2 - p1) * (2.0 / 3.0 - t) * 6.0, p1)));
-  };
-  return at::stack({channel(h + 1.0 / 3.0), channel(h), channel(h - 1.0 / 3.0)}, 1).clamp_(0.0, 1.0);
-}
-
-at::Tensor hsv_to_rgb(const at::Tensor& hsv) {
-  auto h = hsv.select(1, 0) * 6.0, s = hsv.select(1, 1), v = hsv.select(1, 2);
-  auto channel = [&](double n) {
-    auto k = (h + n).remainder(6.0);
-    return v - v * s * at::clamp(at::minimum(k, 4.0 - k), 0.0, 1.0);
-  };
-  return at::stack({channel(5.0), channel(3.0), channel(1.0)}, 1).clamp_(0.0, 1.0);
 }
 
 }  // namespace fool

@@ -80,11 +80,16 @@ double scalar_output(const GenomeBatch& g, int64_t n, int64_t output, const std:
 }
 
 TEST(Cppn, BatchedRenderEqualsScalarEvaluation) {
-  for (const auto& [shape, coordinates] : {std::pair<ImageShape, std::string>{{1, 12, 10}, "normalized"},
-                                           std::pair<ImageShape, std::string>{{3, 9, 11}, "pixels"}}) {
+  struct Case {
+    ImageShape shape;
+    std::string coordinates;
+    int rounds;  ///< of mutation: 40 grows deep graphs of many levels with dangling nodes
+  };
+  for (const auto& [shape, coordinates, rounds] :
+       {Case{{1, 12, 10}, "normalized", 8}, Case{{3, 9, 11}, "pixels", 8}, Case{{1, 5, 4}, "normalized", 40}}) {
     const auto cppn = make_cppn(shape, coordinates);
-    const auto genomes = varied_genomes(cppn, 6, 8, 11);
-    ASSERT_GT(genomes["active"].sum(1).max().item<int64_t>(), kCppnInputs + cppn.outputs() + 2)
+    const auto genomes = varied_genomes(cppn, rounds > 8 ? 2 : 6, rounds, 11);
+    ASSERT_GT(genomes["active"].sum(1).max().item<int64_t>(), kCppnInputs + cppn.outputs() + (rounds > 8 ? 8 : 2))
         << "the genomes should include hidden nodes";
     const auto rendered = cppn.render_outputs(genomes, shape.height, shape.width);
     const auto planes = cppn.input_planes(shape.height, shape.width, kCpu);

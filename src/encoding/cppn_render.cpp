@@ -1,0 +1,219 @@
+// CPPN rendering: every genome × every pixel in a few dozen batched tensor operations.
+//
+// A population renders level by level, not node by node. A node's level is one more than that of
+// its deepest source (inputs are level 0), so the nodes of one level, across every genome, depend
+// only on lower levels and are computed together. Node values live in one [rows, pixels] tensor:
+// the four input planes, shared by every genome, then every computed node, sorted by (level,
+// activation) so that a level is one contiguous block and each activation one contiguous slice of
+// it. Nodes that no output depends on are not computed. A level costs one gather, multiply and add
+// per input of its widest node, plus one in-place pass per activation it uses; the plan costs a
+// few small [N,M,M] operations and one host synchronisation per level.
+//
+// Every computed value is a sum over the node's sources in slot order followed by its activation,
+// whatever else is in the batch, so a genome renders bit for bit the same alone or in any batch.
+#include <algorithm>
+#include <vector>
+
+#include "fool/encoding/cppn.h"
+
+namespace fool {
+namespace {
+
+constexpr int64_t kRenderBudget = 1 << 26;  // floats of node values per rendering chunk (256 MiB)
+
+/// Applies activation `a` to `p` in place: the float operations of apply_activation.
+void activate_(Activation a, at::Tensor p) {
+  switch (a) {
+    case Activation::kSine: p.sin_(); return;
+    case Activation::kSigmoid: p.mul_(0.5).tanh_(); return;  // = 2/(1+e^−p) − 1
+    case Activation::kGaussian: p.mul_(p).neg_().exp_(); return;
+    case Activation::kLinear: p.clamp_(-3.0, 3.0).div_(3.0); return;
+    case Activation::kTanh: p.mul_(5.0).tanh_(); return;
+  }
+}
+
+/// How to render a batch of genomes. Rows: 0..3 the input planes, then the computed nodes.
+struct Plan {
+  at::Tensor source;            ///< [D,R] long: value row of each node's d-th input (padding: bias row)
+  at::Tensor weight;            ///< [D,R] float: its weight (padding: 0)
+  at::Tensor outputs;           ///< [N,O] long: value row of each output node
+  std::vector<int64_t> count;   ///< [levels × activations]: computed nodes per (level, activation)
+  std::vector<int64_t> fan_in;  ///< [levels]: inputs of the widest node of each level
+  int64_t levels = 0;
+  int64_t rows = 0;             ///< computed nodes
+};
+
+Plan make_plan(const at::Tensor& active, const at::Tensor& activation, const at::Tensor& edge,
+               const at::Tensor& weight, int64_t outputs, int64_t activation_count) {
+  const int64_t n = active.size(0), m = active.size(1);
+  const auto long_options = active.options().dtype(at::kLong);
+  const auto zero = at::zeros({}, long_options);
+  const auto slots = at::arange(m, long_options);
+  const auto is_input = (slots < kCppnInputs).view({1, m});
+  const auto is_output = (slots >= kCppnInputs).logical_and(slots < kCppnInputs + outputs).view({1, m});
+  const auto non_input = active.logical_and(is_input.logical_not());
+
+  // Levels, and the nodes some output depends on, to a fixpoint: one round per level.
+  auto level = at::zeros({n, m}, long_options);
+  auto needed = active.logical_and(is_output);
+  for (int64_t round = 0; round <= m; ++round) {
+    const auto deepest = at::where(edge, (level + 1).view({n, 1, m}), zero).amax(2);
+    const auto next_level = at::where(non_input, deepest.clamp_min(1), zero);
+    const auto next_needed = needed.logical_or(edge.logical_and(needed.view({n, m, 1})).any(1));
+    const bool changed = next_level.ne(level).any().logical_or(next_needed.ne(needed).any()).item<bool>();
+    level = next_level;
+    needed = next_needed;
+    if (!changed) break;
+  }
+  const auto computed = needed.logical_and(non_input).view({n * m});
+  const auto flat_level = level.view({n * m});
+  const auto fan_in = edge.sum(2).view({n * m});
+
+  Plan plan;
+  auto sizes = at::stack({computed.sum(), flat_level.max()}).to(at::kCPU);
+  plan.rows = sizes[0].item<int64_t>();
+  plan.levels = sizes[1].item<int64_t>() + 1;
+  const int64_t groups = plan.levels * activation_count;
+  // Computed nodes sorted by (level, activation); the rest after them.
+  const auto key = at::where(computed, flat_level * activation_count + activation.reshape({n * m}),
+                             at::full({}, groups, long_options));
+  const auto order = std::get<1>(key.sort(/*stable=*/true, /*dim=*/0, /*descending=*/false)).narrow(0, 0, plan.rows);
+  const auto in_level = flat_level.view({n * m, 1}) == at::arange(plan.levels, long_options).view({1, plan.levels});
+  const auto level_fan_in = at::where(in_level.logical_and(computed.view({n * m, 1})), fan_in.view({n * m, 1}), zero).amax(0);
+  const auto host = at::cat({at::bincount(key.index_select(0, order), {}, groups), level_fan_in}).to(at::kCPU).contiguous();
+  const auto* host_data = host.data_ptr<int64_t>();
+  plan.count.assign(host_data, host_data + groups);
+  plan.fan_in.assign(host_data + groups, host_data + groups + plan.levels);
+  const int64_t width = std::max<int64_t>(1, *std::max_element(plan.fan_in.begin(), plan.fan_in.end()));
+
+  // The value row of every node: inputs their slot, computed nodes 4 + their place in the order.
+  auto position = at::zeros({n * m}, long_options);
+  position.index_copy_(0, order, at::arange(kCppnInputs, kCppnInputs + plan.rows, long_options));
+  position = position.view({n, m});
+  position.narrow(1, 0, kCppnInputs).copy_(slots.narrow(0, 0, kCppnInputs).view({1, kCppnInputs}).expand({n, kCppnInputs}));
+  plan.outputs = position.narrow(1, kCppnInputs, outputs).contiguous();
+
+  // Each computed node's sources in slot order, padded to the widest node: the order of the sum
+  // does not depend on what else is in the batch.
+  const auto node_edges = edge.reshape({n * m, m}).index_select(0, order);  // [R,M]
+  auto [present, source_slot] = at::where(node_edges, (m - slots).view({1, m}), zero).topk(width, 1, true, true);
+  const auto real = present > 0;
+  const auto genome = order.div(m, "floor").view({plan.rows, 1});
+  const auto source_row = position.view({n * m}).index_select(0, (genome * m + source_slot).view({-1})).view({plan.rows, width});
+  plan.source = at::where(real, source_row, at::full({}, kCppnInputs - 1, long_options)).t().contiguous();
+  plan.weight = weight.reshape({n * m, m}).index_select(0, order).gather(1, source_slot).mul_(real).t().contiguous();
+  return plan;
+}
+
+/// Node values of one chunk of genomes: [N,O,pixels], |o| clipped to [0,1].
+at::Tensor render_plan(const Plan& plan, const at::Tensor& planes, const std::vector<Activation>& activations) {
+  const int64_t pixels = planes.size(1);
+  const int64_t kinds = static_cast<int64_t>(activations.size());
+  auto values = at::empty({kCppnInputs + plan.rows, pixels}, planes.options());
+  values.narrow(0, 0, kCppnInputs).copy_(planes);
+  int64_t row = 0;
+  for (int64_t level = 1; level < plan.levels; ++level) {
+    int64_t size = 0;
+    for (int64_t a = 0; a < kinds; ++a) size += plan.count[level * kinds + a];
+    if (size == 0) continue;
+    auto out = values.narrow(0, kCppnInputs + row, size);
+    const int64_t width = plan.fan_in[level];
+    if (width == 0) out.zero_();
+    for (int64_t d = 0; d < width; ++d) {
+      const auto inputs = values.index_select(0, plan.source[d].narrow(0, row, size));
+      const auto w = plan.weight[d].narrow(0, row, size).view({size, 1});
+      if (d == 0) {
+        at::mul_out(out, inputs, w);
+      } else {
+        out.add_(inputs.mul_(w));
+      }
+    }
+    int64_t offset = 0;
+    for (int64_t a = 0; a < kinds; ++a) {
+      const int64_t count = plan.count[level * kinds + a];
+      if (count > 0) activate_(activations[static_cast<std::size_t>(a)], out.narrow(0, offset, count));
+      offset += count;
+    }
+    row += size;
+  }
+  const int64_t n = plan.outputs.size(0), o = plan.outputs.size(1);
+  return values.index_select(0, plan.outputs.view({-1})).abs_().clamp_(0.0, 1.0).view({n, o, pixels});
+}
+
+}  // namespace
+
+at::Tensor apply_activation(Activation a, const at::Tensor& p) {
+  auto out = p.clone();
+  activate_(a, out);
+  return out;
+}
+
+at::Tensor CppnEncoding::input_planes(int64_t height, int64_t width, const at::Device& device) const {
+  const auto options = at::TensorOptions(device).dtype(at::kFloat);
+  // Normalised coordinates in [−1, 1] (d always uses them, PAPER.md §1.4).
+  auto xn = width > 1 ? at::linspace(-1.0, 1.0, width, options) : at::zeros({1}, options);
+  auto yn = height > 1 ? at::linspace(-1.0, 1.0, height, options) : at::zeros({1}, options);
+  auto x_grid = xn.view({1, width}).expand({height, width});
+  auto y_grid = yn.view({height, 1}).expand({height, width});
+  auto d = (x_grid * x_grid + y_grid * y_grid).sqrt();
+  at::Tensor x = x_grid, y = y_grid;
+  if (options_.coordinates == "pixels") {
+    // The original's raw pixel indices 0..S−1 of the model's grid, at any rendering size.
+    const auto& s = options_.shape;
+    x = (x_grid + 1.0) * (0.5 * static_cast<double>(s.width - 1));
+    y = (y_grid + 1.0) * (0.5 * static_cast<double>(s.height - 1));
+  }
+  return at::stack({x, y, d, at::ones({height, width}, options)});
+}
+
+at::Tensor CppnEncoding::render_outputs(const GenomeBatch& genomes, int64_t height, int64_t width) const {
+  const int64_t total = genomes.size();
+  const int64_t pixels = height * width;
+  const auto& active = genomes["active"];
+  const auto device = active.device();
+  const auto planes = input_planes(height, width, device).view({kCppnInputs, pixels});
+  auto result = at::empty({total, outputs_, height, width}, at::TensorOptions(device).dtype(at::kFloat));
+  const int64_t m = active.size(1);
+  const int64_t chunk = std::max<int64_t>(1, kRenderBudget / std::max<int64_t>(1, m * pixels));
+  for (int64_t begin = 0; begin < total; begin += chunk) {
+    const int64_t end = std::min(total, begin + chunk);
+    const auto plan = make_plan(active.slice(0, begin, end), genomes["activation"].slice(0, begin, end),
+                                genomes["edge"].slice(0, begin, end), genomes["weight"].slice(0, begin, end), outputs_,
+                                static_cast<int64_t>(activations_.size()));
+    result.slice(0, begin, end).copy_(render_plan(plan, planes, activations_).view({end - begin, outputs_, height, width}));
+  }
+  return result;
+}
+
+at::Tensor CppnEncoding::render(const GenomeBatch& genomes, int64_t height, int64_t width) const {
+  auto outputs = quantize_pixels(render_outputs(genomes, height, width));
+  if (outputs_ == 1) return outputs;
+  // Three bytes read as OpenCV 8-bit HLS (or HSV): hue byte × 2 degrees, wrapping past 180.
+  auto hue = (outputs.select(1, 0) * 255.0).round_().mul_(2.0).remainder_(360.0).div_(360.0);
+  auto planes = at::stack({hue, outputs.select(1, 1), outputs.select(1, 2)}, 1);
+  auto rgb = options_.color_space == "hsv" ? hsv_to_rgb(planes) : hls_to_rgb(planes);
+  return rgb.mul_(255.0).round_().clamp_(0.0, 255.0).div_(255.0);
+}
+
+at::Tensor hls_to_rgb(const at::Tensor& hls) {
+  auto h = hls.select(1, 0), l = hls.select(1, 1), s = hls.select(1, 2);
+  auto p2 = at::where(l <= 0.5, l * (1.0 + s), l + s - l * s);
+  auto p1 = 2.0 * l - p2;
+  auto channel = [&](const at::Tensor& t_in) {
+    auto t = t_in - t_in.floor();
+    return at::where(t < 1.0 / 6.0, p1 + (p2 - p1) * 6.0 * t,
+                     at::where(t < 0.5, p2, at::where(t < 2.0 / 3.0, p1 + (p2 - p1) * (2.0 / 3.0 - t) * 6.0, p1)));
+  };
+  return at::stack({channel(h + 1.0 / 3.0), channel(h), channel(h - 1.0 / 3.0)}, 1).clamp_(0.0, 1.0);
+}
+
+at::Tensor hsv_to_rgb(const at::Tensor& hsv) {
+  auto h = hsv.select(1, 0) * 6.0, s = hsv.select(1, 1), v = hsv.select(1, 2);
+  auto channel = [&](double n) {
+    auto k = (h + n).remainder(6.0);
+    return v - v * s * at::clamp(at::minimum(k, 4.0 - k), 0.0, 1.0);
+  };
+  return at::stack({channel(5.0), channel(3.0), channel(1.0)}, 1).clamp_(0.0, 1.0);
+}
+
+}  // namespace fool
