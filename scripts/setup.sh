@@ -16,6 +16,7 @@ packages=(
   python3-torch python3-numpy python3-protobuf protobuf-compiler   # scripts/*.py (Caffe import, training)
   python3-flatbuffers flatbuffers-compiler                          # scripts/import_tflite.py
   dataset-fashion-mnist                                             # the Fashion-MNIST test model
+  time                                                              # bench/compare.sh: /usr/bin/time
 )
 
 missing=()

@@ -29,7 +29,8 @@ Command add_info_command(CLI::App& parent) {
             for (std::size_t i = 0; i < info.labels.size() && i < 10; ++i) labels += (i ? ", " : "") + info.labels[i];
             if (info.labels.size() > 10) labels += ", ...";
             std::printf("labels      %s\n", labels.c_str());
-            std::printf("parameters  %lld\n", static_cast<long long>(info.parameters));
+            std::printf("parameters  %lld (+ %lld in buffers)\n", static_cast<long long>(info.parameters),
+                        static_cast<long long>(info.buffers));
             std::printf("device      %s (%d CPU threads)\n", device.str().c_str(), at::get_num_threads());
             return 0;
           }};

@@ -151,7 +151,8 @@ int run(RunConfig c, bool resume) {
   config["model_info"] = {{"name", model.info().name},
                           {"input", {model.info().input.channels, model.info().input.height, model.info().input.width}},
                           {"classes", model.num_classes()},
-                          {"parameters", model.info().parameters}};
+                          {"parameters", model.info().parameters},
+                          {"buffers", model.info().buffers}};
   config["settings"] = settings_to_json(c);
   dir->write_json("config.json", config);
   if (!resume) {

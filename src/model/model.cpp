@@ -120,6 +120,7 @@ Model Model::load_bytes(const std::string& bytes, const std::string& source, con
   info->source = source;
   info->sha256 = sha256_hex(bytes.data(), bytes.size());
   for (const auto& p : impl->module.parameters()) info->parameters += p.numel();
+  for (const auto& b : impl->module.buffers()) info->buffers += b.numel();
 
   Model model(impl, info, device);
   // The contract check: one forward of two images of the declared shape.

@@ -48,6 +48,18 @@ TEST(ConvertedImagenet, MobileNetV2MatchesTheReference) {
   for (const auto& [photo, index] : top1) EXPECT_EQ(top[photo][0]["index"], index) << photo;
 }
 
+TEST(ConvertedImagenet, InfoCountsWeightsStoredAsBuffers) {
+  REQUIRE_MODEL(model, "mobilenet_v2_1.0_224.pt");
+  const auto r = run_fool({"info", "--model", model});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  // The converter stores the weights as buffers: about 3.5 million of them (MobileNetV2 1.0).
+  const auto at = r.out.find("parameters  0 (+ ");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  const long long buffers = std::stoll(r.out.substr(at + 17));
+  EXPECT_GT(buffers, 3'000'000);
+  EXPECT_LT(buffers, 4'000'000);
+}
+
 TEST(ConvertedImagenet, MobileNetV1PairMatchesTheReferenceTop1) {
   REQUIRE_MODEL(model, "mobilenet_v1_1.0_224.pt");
   auto top = classify_photos(model);

@@ -32,6 +32,7 @@ TEST(BundledModel, FollowsTheContract) {
   EXPECT_EQ(info.labels.back(), "9");
   EXPECT_FALSE(info.outputs_probabilities);
   EXPECT_EQ(info.parameters, 431080);  // models/README.md
+  EXPECT_EQ(info.buffers, 0);
   // The embedded bytes are the committed file.
   EXPECT_EQ(info.sha256, sha256_file(test::source_dir() + "/models/lenet_mnist.pt"));
 }

@@ -30,7 +30,8 @@ struct ModelInfo {
   std::vector<std::string> labels;  ///< K entries
   bool outputs_probabilities = false;
   double central_crop = 1.0;  ///< preferred evaluation crop of natural photos (fool.json "preprocessing")
-  int64_t parameters = 0;
+  int64_t parameters = 0;  ///< elements of the module's parameters
+  int64_t buffers = 0;     ///< elements of its buffers: BatchNorm statistics, or weights a converter stored as buffers
 };
 
 /// What the command line may override when a file lacks fool.json.
