@@ -44,6 +44,12 @@ void add_model_options(CLI::App& app, ModelOptions& o) {
   app.add_option("--labels", o.labels, "label file, one per line, for a model without fool.json");
   app.add_option("--device", o.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   app.add_option("--threads", o.threads, "CPU threads (0: every core)")->capture_default_str();
+  add_precision_option(app, o.precision);
+}
+
+void add_precision_option(CLI::App& app, std::string& precision) {
+  app.add_option("--precision", precision, "forward pass arithmetic: fp32, bf16 or fp16 (autocast; fp16 on CUDA only)")
+      ->capture_default_str();
 }
 
 at::Device prepare_device(const std::string& name, int threads) {
@@ -56,12 +62,14 @@ at::Device prepare_device(const std::string& name, int threads) {
 }
 
 Model load_model(const std::string& path, const std::string& input_shape, const std::string& labels_file,
-                 const at::Device& device) {
+                 const at::Device& device, const std::string& precision) {
+  const Precision arithmetic = precision_from_name(precision);
+  check_precision(arithmetic, device);
   ModelOverrides overrides;
   if (!input_shape.empty()) overrides.input_shape = parse_input_shape(input_shape);
   if (!labels_file.empty()) overrides.labels = read_labels(labels_file);
-  if (path.empty()) return Model::load_bytes(bundled_model_bytes(), kBundledModelName, device, overrides);
-  return Model::load(path, device, overrides);
+  if (path.empty()) return Model::load_bytes(bundled_model_bytes(), kBundledModelName, device, overrides).with_precision(arithmetic);
+  return Model::load(path, device, overrides).with_precision(arithmetic);
 }
 
 }  // namespace fool::cli

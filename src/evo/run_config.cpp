@@ -1,5 +1,6 @@
 #include "fool/evo/run_config.h"
 
+#include "fool/model/precision.h"
 #include "fool/util/error.h"
 
 namespace fool {
@@ -20,6 +21,7 @@ void validate(const RunConfig& c) {
   require(c.generations >= 1, "generations", "must be >= 1");
   require(c.population >= 0, "population", "must be >= 1 (0: the paper's)");
   require(c.threads >= 0, "threads", "must be >= 0 (0: every core)");
+  precision_from_name(c.precision);  // throws naming the value
   require(c.dump_every >= 0, "dump-every", "must be >= 0 (0: only at the end)");
   require(c.checkpoint_every >= 0, "checkpoint-every", "must be >= 0 (0: only at exit)");
   require(c.target_confidence >= 0 && c.target_confidence <= 1, "target-confidence", "must be in [0,1] (0: off)");

@@ -156,8 +156,16 @@ Model Model::load_bytes(const std::string& bytes, const std::string& source, con
   return model;
 }
 
+Model Model::with_precision(Precision precision) const {
+  check_precision(precision, device_);
+  Model model = *this;
+  model.precision_ = precision;
+  return model;
+}
+
 at::Tensor Model::forward(const at::Tensor& images) const {
   at::NoGradGuard no_grad;
+  const AutocastScope autocast(precision_, device_);
   c10::IValue result;
   try {
     result = impl_->module.forward({images});

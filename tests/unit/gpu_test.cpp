@@ -37,6 +37,23 @@ TEST(Gpu, BundledModelAgreesWithTheCpu) {
   EXPECT_TRUE(at::equal(on_cpu.argmax(1), on_gpu.argmax(1)));
 }
 
+TEST(Gpu, HalfPrecisionForwardsStayCloseToFloat32) {
+  REQUIRE_CUDA();
+  const at::Device cuda(at::kCUDA, 0);
+  const Model model = Model::load_bytes(bundled_model_bytes(), kBundledModelName, cuda);
+  auto gen = make_generator(kCpu, 2);
+  const auto images = at::rand({512, 1, 28, 28}, gen).to(cuda);
+  const auto fp32 = model.probabilities(images, 128);
+  for (const Precision precision : {Precision::kFloat16, Precision::kBFloat16}) {
+    const Model lower = model.with_precision(precision);
+    EXPECT_EQ(lower.forward(images).scalar_type(), precision == Precision::kFloat16 ? at::kHalf : at::kBFloat16);
+    const auto p = lower.probabilities(images, 128);
+    EXPECT_EQ(p.scalar_type(), at::kFloat);
+    EXPECT_LT((p - fp32).abs().max().item<double>(), 0.1) << precision_name(precision);
+  }
+  EXPECT_EQ(model.forward(images).scalar_type(), at::kFloat);
+}
+
 TEST(Gpu, CppnRenderAgreesWithTheCpu) {
   REQUIRE_CUDA();
   const at::Device cuda(at::kCUDA, 0);

@@ -51,6 +51,24 @@ TEST(BundledModel, ProbabilitiesAreSoftmaxRowsIndependentOfChunking) {
   }
 }
 
+TEST(BundledModel, Bf16ForwardRunsUnderAutocastAndStaysClose) {
+  const Model fp32 = Model::load_bytes(bundled_model_bytes(), kBundledModelName, kCpu);
+  const Model bf16 = fp32.with_precision(Precision::kBFloat16);
+  EXPECT_EQ(fp32.precision(), Precision::kFloat32);  // with_precision leaves the original alone
+  const auto digits = test::read_mnist_part("t10k");
+  const auto images = digits.images().slice(0, 0, 500);
+  EXPECT_EQ(bf16.forward(images).scalar_type(), at::kBFloat16);
+  EXPECT_EQ(fp32.forward(images).scalar_type(), at::kFloat);  // the scope ended: autocast is off again
+  const auto p32 = fp32.probabilities(images, 128);
+  const auto p16 = bf16.probabilities(images, 128);
+  EXPECT_EQ(p16.scalar_type(), at::kFloat);
+  const double worst = (p32 - p16).abs().max().item<double>();
+  EXPECT_GT(worst, 0.0);   // really computed in bf16
+  EXPECT_LT(worst, 0.1);   // bf16 keeps 8 bits of mantissa: close, not equal
+  EXPECT_GE(p32.argmax(1).eq(p16.argmax(1)).to(at::kFloat).mean().item<double>(), 0.99);
+  EXPECT_THROW(fp32.with_precision(Precision::kFloat16), Error);  // fp16 is CUDA only
+}
+
 TEST(BundledModel, ReadsHeldOutDigits) {
   const Model model = Model::load_bytes(bundled_model_bytes(), kBundledModelName, kCpu);
   // models/README.md: 98.25% on the 1,996 held-out digits.

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "fool/model/precision.h"
+
 namespace fool {
 
 struct ImageShape {
@@ -49,14 +51,21 @@ class Model {
   static Model load_bytes(const std::string& bytes, const std::string& source, const at::Device& device,
                           const ModelOverrides& overrides = {});
 
+  /// The same loaded module, forwarding at `precision` (fool/model/precision.h). Throws
+  /// fool::Error (kUsage) when the device cannot run it.
+  Model with_precision(Precision precision) const;
+  Precision precision() const { return precision_; }
+
   const ModelInfo& info() const { return *info_; }
   const at::Device& device() const { return device_; }
   int64_t num_classes() const { return static_cast<int64_t>(info_->labels.size()); }
 
-  /// images: [N,C,H,W] float32 in [0,1] on device(). Returns [N,K] float32 softmax probabilities,
+  /// images: [N,C,H,W] float32 in [0,1] on device(). Returns [N,K] float32 softmax probabilities
+  /// (of the logits turned to float32 when the forward runs at a lower precision),
   /// evaluated in chunks of at most `batch_size` images (0: all at once).
   at::Tensor probabilities(const at::Tensor& images, int64_t batch_size = 0) const;
-  /// The raw module output for one chunk ([N,K], logits or probabilities as declared).
+  /// The raw module output for one chunk ([N,K], logits or probabilities as declared; bf16 or
+  /// fp16 at those precisions).
   at::Tensor forward(const at::Tensor& images) const;
 
  private:
@@ -65,6 +74,7 @@ class Model {
   std::shared_ptr<Impl> impl_;
   std::shared_ptr<ModelInfo> info_;
   at::Device device_;
+  Precision precision_ = Precision::kFloat32;
 };
 
 /// The LeNet bundled in the binary (models/lenet_mnist.pt): its bytes.
