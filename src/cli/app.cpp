@@ -39,7 +39,12 @@ int run_app(int argc, char** argv, const std::string& description,
     return app.exit(e);  // --help, --version
   } catch (const CLI::ParseError& e) {
     std::string message = e.what();
-    spdlog::error("{}. Fix: see fool {} --help.", message, argc > 1 ? argv[1] : "");
+    // Point at the help of the subcommand given, if any: "fool run --help", or "fool --help".
+    std::string help = argc > 0 ? std::filesystem::path(argv[0]).filename().string() : "fool";
+    for (const auto& command : commands) {
+      if (argc > 1 && command.app->get_name() == argv[1]) help += " " + command.app->get_name();
+    }
+    spdlog::error("{}. Fix: see {} --help.", message, help);
     return static_cast<int>(ErrorKind::kUsage);
   }
   if (verbose) spdlog::set_level(spdlog::level::debug);

@@ -13,10 +13,18 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+// Peak GPU memory from LibTorch's CUDA caching allocator, where LibTorch is a CUDA build.
+#if defined(FOOL_CUDA_MEMORY_STATS) && __has_include(<c10/cuda/CUDACachingAllocator.h>) && \
+    __has_include(<cuda_runtime_api.h>)
+#include <c10/cuda/CUDACachingAllocator.h>
+#define FOOL_HAS_CUDA_ALLOCATOR 1
+#endif
+
 #include "cli/common.h"
 #include "fool/encoding/encoding.h"
 #include "fool/evo/map_elites.h"
 #include "fool/evo/random.h"
+#include "fool/evo/scoring.h"
 #include "fool/io/files.h"
 #include "fool/util/error.h"
 
@@ -28,6 +36,7 @@ struct BenchOptions {
   int64_t batch_size = 200;
   double seconds = 2.0;  ///< per measurement per round
   int rounds = 3;
+  int64_t crops = 1;
   std::string encodings = "all";
   std::string json;
   uint64_t seed = 1;
@@ -41,7 +50,8 @@ void synchronize(const at::Device& device) {
 
 /// Items per second of `step` (which handles `items` each call), run for about `seconds`.
 double throughput(const std::function<void()>& step, int64_t items, double seconds, const at::Device& device) {
-  step();  // warm-up
+  // Warm-up: TorchScript's profiling executor optimises a graph only after its first runs.
+  for (int i = 0; i < 3; ++i) step();
   synchronize(device);
   int64_t calls = 0;
   const double start = now();
@@ -55,6 +65,21 @@ double throughput(const std::function<void()>& step, int64_t items, double secon
   synchronize(device);
   elapsed = now() - start;
   return static_cast<double>(calls * items) / elapsed;
+}
+
+/// Peak bytes the CUDA allocator handed out since the last reset (MiB), or −1 where unknown.
+double peak_gpu_mib(const at::Device& device, bool reset) {
+#ifdef FOOL_HAS_CUDA_ALLOCATOR
+  if (device.is_cuda()) {
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index());
+    const double peak = static_cast<double>(stats.allocated_bytes[0].peak) / (1024.0 * 1024.0);  // [0]: all pools
+    if (reset) c10::cuda::CUDACachingAllocator::resetPeakStats(device.index());
+    return peak;
+  }
+#endif
+  (void)device;
+  (void)reset;
+  return -1;
 }
 
 double median(std::vector<double> v) {
@@ -83,27 +108,34 @@ int bench(const BenchOptions& o) {
   auto gen = make_generator(device, o.seed);
   const auto images = at::rand({o.batch_size, s.channels, s.height, s.width}, gen, at::TensorOptions(device));
   auto targets = at::arange(model.num_classes(), at::TensorOptions(device).dtype(at::kLong));
+  const Scorer scorer(model, ScoringOptions{o.crops, 0});
+  const int64_t chunk = o.batch_size * o.crops;  // images per forward: every crop of a generation at once
 
   std::map<std::string, std::vector<double>> samples;
+  std::map<std::string, double> peak_mib;
   std::vector<std::unique_ptr<MapElites>> searches;
   for (const auto& encoding : encodings) {
-    searches.push_back(std::make_unique<MapElites>(model, *encoding, targets,
-                                                   SearchSettings{o.batch_size, o.batch_size},
+    searches.push_back(std::make_unique<MapElites>(scorer, *encoding, targets, SearchSettings{o.batch_size, chunk},
                                                    make_generator(device, o.seed)));
     searches.back()->initialise();
   }
+  peak_gpu_mib(device, /*reset=*/true);
   at::NoGradGuard no_grad;
   for (int round = 0; round < o.rounds; ++round) {
     samples["forward"].push_back(throughput([&] { model.forward(images); }, o.batch_size, o.seconds, device));
+    peak_mib["forward"] = std::max(peak_mib["forward"], peak_gpu_mib(device, true));
     for (std::size_t e = 0; e < encodings.size(); ++e) {
       const auto& name = encodings[e]->name();
       samples[name + "_loop"].push_back(throughput([&] { searches[e]->step(); }, o.batch_size, o.seconds, device));
+      peak_mib[name + "_loop"] = std::max(peak_mib[name + "_loop"], peak_gpu_mib(device, true));
       // A full batch of offspring of the current archive, as the loop renders them.
       const auto& archive = searches[e]->archive();
       auto parents = at::randint(archive.cells(), {o.batch_size}, gen, archive.targets().options());
       auto genomes = encodings[e]->mutate(archive.genomes().index_select(parents), gen, 1);
-      samples[name + "_render"].push_back(
-          throughput([&] { encodings[e]->render(genomes); }, genomes.size(), o.seconds / 2, device));
+      samples[name + "_render"].push_back(throughput(
+          [&] { encodings[e]->render(genomes, scorer.render_height(), scorer.render_width()); }, genomes.size(),
+          o.seconds / 2, device));
+      peak_mib[name + "_render"] = std::max(peak_mib[name + "_render"], peak_gpu_mib(device, true));
     }
   }
 
@@ -115,15 +147,31 @@ int bench(const BenchOptions& o) {
                         {"precision", precision_name(model.precision())},
                         {"threads", at::get_num_threads()},
                         {"batch_size", o.batch_size},
+                        {"crops", o.crops},
+                        {"classes", model.num_classes()},
                         {"rounds", o.rounds},
                         {"seconds_per_measurement", o.seconds},
                         {"peak_rss_mib", static_cast<double>(usage.ru_maxrss) / 1024.0}};
-  std::printf("%-16s %14s %10s\n", "measure", "images/s", "x forward");
+  for (std::size_t e = 0; e < encodings.size(); ++e) {
+    // How far the loop had evolved when measured (CPPN genomes grow, and render slower, with age).
+    out["generations"][encodings[e]->name()] = searches[e]->generation();
+    const auto& genomes = searches[e]->archive().genomes();
+    if (genomes.fields().count("active")) out["mean_cppn_nodes"] = genomes["active"].sum(1).to(at::kDouble).mean().item<double>();
+  }
+  const bool gpu_memory = peak_gpu_mib(device, false) >= 0;
+  if (o.crops > 1) {
+    std::printf("(an evaluation scores %lld crops: a loop at 1/%lld x forward is forward-bound)\n",
+                static_cast<long long>(o.crops), static_cast<long long>(o.crops));
+  }
+  std::printf("%-16s %14s %10s%s\n", "measure", "images/s", "x forward", gpu_memory ? "   peak GPU MiB" : "");
   for (const auto& [name, values] : samples) {
     const double value = median(values);
     out["images_per_second"][name] = value;
     out["ratio_to_forward"][name] = value / forward;
-    std::printf("%-16s %14.0f %10.3f\n", name.c_str(), value, value / forward);
+    if (gpu_memory) out["peak_gpu_mib"][name] = peak_mib[name];
+    std::printf("%-16s %14.0f %10.3f", name.c_str(), value, value / forward);
+    if (gpu_memory) std::printf(" %14.0f", peak_mib[name]);
+    std::printf("\n");
   }
   if (!o.json.empty()) write_file_atomic(o.json, out.dump(2) + "\n");
   return 0;
@@ -138,6 +186,7 @@ Command add_bench_command(CLI::App& parent) {
   app->add_option("--batch-size", o->batch_size, "images per forward = offspring per generation")->capture_default_str();
   app->add_option("--seconds", o->seconds, "seconds per measurement per round")->capture_default_str();
   app->add_option("--rounds", o->rounds, "interleaved rounds; medians are reported")->capture_default_str();
+  app->add_option("--crops", o->crops, "1, or 10: score each image on its corners, centre and mirrors")->capture_default_str();
   app->add_option("--encodings", o->encodings, "comma-separated encodings, or all")->capture_default_str();
   app->add_option("--json", o->json, "also write the figures to this JSON file");
   app->add_option("--seed", o->seed, "random seed")->capture_default_str();
