@@ -7,7 +7,8 @@
 // activation) so that a level is one contiguous block and each activation one contiguous slice of
 // it. Nodes that no output depends on are not computed. A level costs one gather, multiply and add
 // per input of its widest node, plus one in-place pass per activation it uses; the plan costs a
-// few small [N,M,M] operations and one host synchronisation per level.
+// few small [N,M,M] operations, and the host waits for the device once per level of the deepest
+// genome plus twice per chunk of genomes.
 //
 // Every computed value is a sum over the node's sources in slot order followed by its activation,
 // whatever else is in the batch, so a genome renders bit for bit the same alone or in any batch.
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "fool/encoding/cppn.h"
+#include "fool/util/error.h"
 
 namespace fool {
 namespace {
@@ -56,15 +58,16 @@ Plan make_plan(const at::Tensor& active, const at::Tensor& activation, const at:
   // Levels, and the nodes some output depends on, to a fixpoint: one round per level.
   auto level = at::zeros({n, m}, long_options);
   auto needed = active.logical_and(is_output);
-  for (int64_t round = 0; round <= m; ++round) {
+  bool changed = true;
+  for (int64_t round = 0; round <= m && changed; ++round) {
     const auto deepest = at::where(edge, (level + 1).view({n, 1, m}), zero).amax(2);
     const auto next_level = at::where(non_input, deepest.clamp_min(1), zero);
     const auto next_needed = needed.logical_or(edge.logical_and(needed.view({n, m, 1})).any(1));
-    const bool changed = next_level.ne(level).any().logical_or(next_needed.ne(needed).any()).item<bool>();
+    changed = next_level.ne(level).any().logical_or(next_needed.ne(needed).any()).item<bool>();
     level = next_level;
     needed = next_needed;
-    if (!changed) break;
   }
+  FOOL_CHECK(!changed, "CPPN levels did not converge: a genome has a cycle");
   const auto computed = needed.logical_and(non_input).view({n * m});
   const auto flat_level = level.view({n * m});
   const auto fan_in = edge.sum(2).view({n * m});
@@ -80,7 +83,10 @@ Plan make_plan(const at::Tensor& active, const at::Tensor& activation, const at:
   const auto order = std::get<1>(key.sort(/*stable=*/true, /*dim=*/0, /*descending=*/false)).narrow(0, 0, plan.rows);
   const auto in_level = flat_level.view({n * m, 1}) == at::arange(plan.levels, long_options).view({1, plan.levels});
   const auto level_fan_in = at::where(in_level.logical_and(computed.view({n * m, 1})), fan_in.view({n * m, 1}), zero).amax(0);
-  const auto host = at::cat({at::bincount(key.index_select(0, order), {}, groups), level_fan_in}).to(at::kCPU).contiguous();
+  // Nodes per (level, activation), the uncomputed ones counted in one extra group (no bincount:
+  // on a GPU it synchronises with the host on its own).
+  const auto count = at::zeros({groups + 1}, long_options).scatter_add_(0, key, at::ones_like(key)).narrow(0, 0, groups);
+  const auto host = at::cat({count, level_fan_in}).to(at::kCPU).contiguous();
   const auto* host_data = host.data_ptr<int64_t>();
   plan.count.assign(host_data, host_data + groups);
   plan.fan_in.assign(host_data + groups, host_data + groups + plan.levels);

@@ -29,7 +29,16 @@ at::Device resolve_device(const std::string& name) {
                                      "Fix: use --device cpu (or auto).");
     }
     try {
-      return at::Device(name);
+      at::Device device(name);
+      // A bare "cuda" has no index (-1); name the device so that everything on it, the allocator's
+      // statistics included, refers to one device.
+      if (!device.has_index()) device.set_index(0);
+      const int64_t count = at::detail::getCUDAHooks().getNumGPUs();
+      if (device.index() >= count) {
+        throw Error(ErrorKind::kUsage, "--device " + name + ": this machine has " + std::to_string(count) +
+                                           " CUDA device(s). Fix: use cuda:0 to cuda:" + std::to_string(count - 1) + ".");
+      }
+      return device;
     } catch (const c10::Error&) {
     }
   }

@@ -220,12 +220,21 @@ TEST(Cppn, MutationRatesMatchTheOriginal) {
 }
 
 TEST(Cppn, RenderIsIdenticalAloneOrInABatch) {
-  const auto cppn = make_cppn({3, 16, 16});
-  const auto genomes = varied_genomes(cppn, 8, 6, 3);
-  const auto together = cppn.render(genomes);
-  for (int64_t i = 0; i < genomes.size(); ++i) {
-    const auto alone = cppn.render(trim_cppn(genomes.index_select(at::tensor({i}, at::kLong))));
-    ASSERT_TRUE(at::equal(alone[0], together[i])) << "genome " << i;
+  // Colour 16x16, and gray 9x11 (99 pixels: node rows start at offsets that are not multiples of
+  // a SIMD width) with enough genomes that one activation covers thousands of elements.
+  for (const auto& [shape, count] : {std::pair<ImageShape, int64_t>{{3, 16, 16}, 8}, {{1, 9, 11}, 60}}) {
+    const auto cppn = make_cppn(shape);
+    const auto genomes = varied_genomes(cppn, count, 6, 3);
+    const auto together = cppn.render(genomes);
+    for (int64_t i = 0; i < genomes.size(); ++i) {
+      const auto alone = cppn.render(trim_cppn(genomes.index_select(at::tensor({i}, at::kLong))));
+      ASSERT_TRUE(at::equal(alone[0], together[i])) << "genome " << i << " of " << genomes.size();
+    }
+    // And the raw outputs, before 8-bit quantisation.
+    const auto raw = cppn.render_outputs(genomes, shape.height, shape.width);
+    const auto first = cppn.render_outputs(trim_cppn(genomes.index_select(at::tensor({0}, at::kLong))), shape.height,
+                                           shape.width);
+    EXPECT_TRUE(at::equal(first[0], raw[0]));
   }
 }
 

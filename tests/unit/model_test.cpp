@@ -66,6 +66,9 @@ TEST(BundledModel, Bf16ForwardRunsUnderAutocastAndStaysClose) {
   EXPECT_GT(worst, 0.0);   // really computed in bf16
   EXPECT_LT(worst, 0.1);   // bf16 keeps 8 bits of mantissa: close, not equal
   EXPECT_GE(p32.argmax(1).eq(p16.argmax(1)).to(at::kFloat).mean().item<double>(), 0.99);
+  // The shared module keeps no trace of the bf16 forwards: fp32 again is the same, bit for bit.
+  EXPECT_TRUE(at::equal(fp32.probabilities(images, 128), p32));
+  EXPECT_TRUE(at::equal(bf16.probabilities(images, 128), p16));
   EXPECT_THROW(fp32.with_precision(Precision::kFloat16), Error);  // fp16 is CUDA only
 }
 

@@ -11,7 +11,8 @@
 //   "edge"       [N,M,M] bool    edge[n,i,j]: connection j → i
 //   "weight"     [N,M,M] float32 its weight in [−10,10]
 // Slots 0..3 are the inputs x, y, d, bias; slots 4..4+O−1 the outputs; hidden nodes use the rest.
-// Rendering evaluates every genome × every pixel in one pass of batched tensor operations.
+// Rendering (cppn_render.cpp) evaluates every genome × every pixel with batched tensor operations,
+// depth level by depth level across the population; it needs the edges, not the ranks.
 #include <string>
 #include <vector>
 

@@ -19,8 +19,10 @@ std::string precision_name(Precision precision);
 /// Throws fool::Error (kUsage) when `device` cannot run `precision` (fp16 on the CPU).
 void check_precision(Precision precision, const at::Device& device);
 
-/// Autocast at `precision` on `device` for the lifetime of the scope (nothing for fp32); restores
-/// the previous state and clears autocast's cast cache when it ends.
+/// Autocast at `precision` on `device` for the lifetime of the scope (fp32: autocast off); restores
+/// the previous state and clears autocast's cast cache when it ends. The first scope turns
+/// TorchScript's graph-level autocast pass off for the process, so that one loaded module can
+/// forward at different precisions.
 class AutocastScope {
  public:
   AutocastScope(Precision precision, const at::Device& device);
