@@ -14,6 +14,7 @@ namespace fool {
 
 struct Model::Impl {
   mutable torch::jit::Module module;
+  std::shared_ptr<const std::string> bytes;  ///< the file, for a copy at another precision
 };
 
 namespace {
@@ -92,6 +93,7 @@ Model Model::load(const std::string& path, const at::Device& device, const Model
 Model Model::load_bytes(const std::string& bytes, const std::string& source, const at::Device& device,
                         const ModelOverrides& overrides) {
   auto impl = std::make_shared<Impl>();
+  impl->bytes = std::make_shared<const std::string>(bytes);
   std::unordered_map<std::string, std::string> extra{{kInfoFile, ""}};
   try {
     std::istringstream stream(bytes);
@@ -159,6 +161,14 @@ Model Model::load_bytes(const std::string& bytes, const std::string& source, con
 Model Model::with_precision(Precision precision) const {
   check_precision(precision, device_);
   Model model = *this;
+  if (precision == precision_) return model;
+  // A module of its own: TorchScript's autocast pass writes the casts of the first precision a
+  // module runs at into its optimised graph (it keys graphs by autocast on/off, not by dtype).
+  model.impl_ = std::make_shared<Impl>();
+  model.impl_->bytes = impl_->bytes;
+  std::istringstream stream(*impl_->bytes);
+  model.impl_->module = torch::jit::load(stream, device_);
+  model.impl_->module.eval();
   model.precision_ = precision;
   return model;
 }

@@ -1,10 +1,7 @@
 #include "fool/model/precision.h"
 
 #include <ATen/autocast_mode.h>
-#include <torch/csrc/jit/passes/autocast.h>
 #include <torch/version.h>
-
-#include <mutex>
 
 #include "fool/util/error.h"
 
@@ -74,11 +71,6 @@ void check_precision(Precision precision, const at::Device& device) {
 
 AutocastScope::AutocastScope(Precision precision, const at::Device& device)
     : type_(device.is_cuda() ? at::kCUDA : at::kCPU) {
-  // TorchScript's own autocast pass would write the casts of the first precision it sees into
-  // the module's optimised graph (keyed by autocast on/off, not by dtype), and upcast every
-  // elementwise op of graphs it has not profiled. Off, autocast happens per operation at dispatch.
-  static std::once_flag jit_pass_off;
-  std::call_once(jit_pass_off, [] { torch::jit::setAutocastMode(false); });
   was_enabled_ = autocast_enabled(type_);
   active_ = precision != Precision::kFloat32 || was_enabled_;  // fp32 also switches an outer autocast off
   if (!active_) return;

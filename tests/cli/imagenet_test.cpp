@@ -3,6 +3,7 @@
 // PIL's antialiased bilinear resize, through the real `fool classify --json`.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <map>
 #include <set>
 
@@ -46,6 +47,20 @@ TEST(ConvertedImagenet, MobileNetV2MatchesTheReference) {
   // The other photos' reference top-1 (CONVERTING.md §2): zebra, ram, seashore, llama, chest.
   const std::map<std::string, int> top1 = {{"giraffe", 340}, {"horses", 348}, {"kite", 978}, {"person", 355}, {"scream", 492}};
   for (const auto& [photo, index] : top1) EXPECT_EQ(top[photo][0]["index"], index) << photo;
+}
+
+TEST(ConvertedImagenet, Bf16RunsTheConvolutionsInBf16) {
+  // MobileNetV2 is all convolutions (traced as aten::_convolution, which eager CPU autocast leaves
+  // in float32): bf16 must move its probabilities, a little. Reference at fp32: malamute 0.5088.
+  REQUIRE_MODEL(model, "mobilenet_v2_1.0_224.pt");
+  const auto r = run_fool({"classify", "--json", "--central-crop", "0.875", "--top", "2", "--precision", "bf16",
+                           "--model", model, shared_dir() + "/data/photos/dog.jpg"});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  const auto top = nlohmann::json::parse(r.out)[0]["top"];
+  EXPECT_EQ(top[0]["index"], 249);
+  const double p = top[0]["probability"].get<double>();
+  EXPECT_GT(std::abs(p - 0.5088), 0.002) << "bf16 gave the fp32 probability: autocast did not reach the convolutions";
+  EXPECT_LT(std::abs(p - 0.5088), 0.06);
 }
 
 TEST(ConvertedImagenet, InfoCountsWeightsStoredAsBuffers) {

@@ -51,8 +51,9 @@ class Model {
   static Model load_bytes(const std::string& bytes, const std::string& source, const at::Device& device,
                           const ModelOverrides& overrides = {});
 
-  /// The same loaded module, forwarding at `precision` (fool/model/precision.h). Throws
-  /// fool::Error (kUsage) when the device cannot run it.
+  /// The model forwarding at `precision` (fool/model/precision.h): a copy of the module of its
+  /// own, loaded again from the file's bytes. Throws fool::Error (kUsage) when the device cannot
+  /// run it.
   Model with_precision(Precision precision) const;
   Precision precision() const { return precision_; }
 

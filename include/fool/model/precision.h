@@ -20,9 +20,10 @@ std::string precision_name(Precision precision);
 void check_precision(Precision precision, const at::Device& device);
 
 /// Autocast at `precision` on `device` for the lifetime of the scope (fp32: autocast off); restores
-/// the previous state and clears autocast's cast cache when it ends. The first scope turns
-/// TorchScript's graph-level autocast pass off for the process, so that one loaded module can
-/// forward at different precisions.
+/// the previous state and clears autocast's cast cache when it ends. TorchScript modules go
+/// through TorchScript's own autocast pass, which also lowers traced `aten::_convolution` (eager
+/// CPU autocast does not); it fixes the casts of the first precision a module runs at, so each
+/// precision needs its own copy of the module (Model::with_precision loads one).
 class AutocastScope {
  public:
   AutocastScope(Precision precision, const at::Device& device);
