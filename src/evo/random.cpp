@@ -2,7 +2,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Context.h>
-#include <ATen/detail/CUDAHooksInterface.h>
+#include <torch/cuda.h>
 
 #include "fool/util/error.h"
 
@@ -11,7 +11,8 @@ namespace fool {
 at::Generator make_generator(const at::Device& device, uint64_t seed) {
   if (device.is_cuda()) {
     // The device's default CUDA generator, reseeded: one run per process.
-    at::Generator gen = at::detail::getCUDAHooks().getDefaultCUDAGenerator(device.index() < 0 ? 0 : device.index());
+    // (Context::defaultGenerator and torch::cuda are the APIs that LibTorch 1.13 and 2.x share.)
+    at::Generator gen = at::globalContext().defaultGenerator(at::Device(at::kCUDA, device.index() < 0 ? 0 : device.index()));
     std::lock_guard<std::mutex> lock(gen.mutex());
     gen.set_current_seed(seed);
     return gen;
@@ -20,7 +21,7 @@ at::Generator make_generator(const at::Device& device, uint64_t seed) {
 }
 
 at::Device resolve_device(const std::string& name) {
-  const bool cuda_available = at::hasCUDA() && at::detail::getCUDAHooks().getNumGPUs() > 0;
+  const bool cuda_available = torch::cuda::is_available();
   if (name == "auto") return cuda_available ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
   if (name == "cpu") return at::Device(at::kCPU);
   if (name.rfind("cuda", 0) == 0) {
@@ -33,7 +34,7 @@ at::Device resolve_device(const std::string& name) {
       // A bare "cuda" has no index (-1); name the device so that everything on it, the allocator's
       // statistics included, refers to one device.
       if (!device.has_index()) device.set_index(0);
-      const int64_t count = at::detail::getCUDAHooks().getNumGPUs();
+      const auto count = static_cast<int64_t>(torch::cuda::device_count());
       if (device.index() >= count) {
         throw Error(ErrorKind::kUsage, "--device " + name + ": this machine has " + std::to_string(count) +
                                            " CUDA device(s). Fix: use cuda:0 to cuda:" + std::to_string(count - 1) + ".");
