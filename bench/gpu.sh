@@ -71,7 +71,11 @@ if [[ -f $mobilenet ]]; then
   for b in $mobile_batches; do measure "mobilenetv2-cppn-b$b" 120 --model "$mobilenet" --encodings cppn --batch-size "$b"; done
   measure "mobilenetv2-cppn-b$mobile_crops_batch-crops10" 120 --model "$mobilenet" --encodings cppn \
     --batch-size "$mobile_crops_batch" --crops 10
-  [[ $device != cpu ]] && measure "mobilenetv2-cppn-b4000-fp16" 120 --model "$mobilenet" --encodings cppn --batch-size 4000 --precision fp16
+  if [[ $device != cpu ]]; then
+    measure "mobilenetv2-cppn-b4000-fp16" 120 --model "$mobilenet" --encodings cppn --batch-size 4000 --precision fp16
+    measure "mobilenetv2-cppn-b4000-fp16-nhwc" 120 --model "$mobilenet" --encodings cppn --batch-size 4000 \
+      --precision fp16 --channels-last
+  fi
 else
   step "no $mobilenet: carry it (scripts/prepare_models.sh makes it) for the ImageNet figures"
 fi
@@ -84,6 +88,8 @@ for path in sorted(glob.glob(os.path.join(sys.argv[1], "*.json"))):
     j = json.load(open(path))
     name = os.path.basename(path)[:-5]
     ips, peak = j["images_per_second"], j.get("peak_gpu_mib", {})
+    if j.get("channels_last"):
+        name += " (NHWC)"
     for measure in sorted(ips):
         if measure == "forward" or measure.endswith("_loop"):
             rate = ips[measure]

@@ -91,7 +91,8 @@ int bench(const BenchOptions& o) {
   if (o.batch_size < 1) throw Error(ErrorKind::kUsage, "--batch-size must be >= 1.");
   if (o.rounds < 1 || o.seconds <= 0) throw Error(ErrorKind::kUsage, "--rounds and --seconds must be positive.");
   const at::Device device = prepare_device(o.model.device, o.model.threads);
-  const Model model = load_model(o.model.model, o.model.input_shape, o.model.labels, device, o.model.precision);
+  const Model model = load_model(o.model.model, o.model.input_shape, o.model.labels, device, o.model.precision,
+                                 o.model.channels_last);
   std::vector<std::string> names;
   if (o.encodings == "all") {
     names = encoding_names();
@@ -145,6 +146,7 @@ int bench(const BenchOptions& o) {
   nlohmann::json out = {{"model", model.info().source},
                         {"device", device.str()},
                         {"precision", precision_name(model.precision())},
+                        {"channels_last", model.channels_last()},
                         {"threads", at::get_num_threads()},
                         {"batch_size", o.batch_size},
                         {"crops", o.crops},

@@ -25,7 +25,8 @@ int classify(const ClassifyOptions& o) {
   if (o.top < 1) throw Error(ErrorKind::kUsage, "--top must be >= 1.");
   if (o.central_crop <= 0 || o.central_crop > 1) throw Error(ErrorKind::kUsage, "--central-crop must be in (0,1].");
   const at::Device device = prepare_device(o.model.device, o.model.threads);
-  const Model model = load_model(o.model.model, o.model.input_shape, o.model.labels, device, o.model.precision);
+  const Model model = load_model(o.model.model, o.model.input_shape, o.model.labels, device, o.model.precision,
+                                 o.model.channels_last);
   std::vector<at::Tensor> images;
   const auto filter = o.resize == "bilinear" ? ResizeFilter::kBilinear : ResizeFilter::kAntialias;
   for (const auto& path : o.images) images.push_back(read_image(path, model.info().input, o.central_crop, filter));

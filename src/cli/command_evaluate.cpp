@@ -30,6 +30,7 @@ struct EvaluateOptions {
   std::string device = "auto";
   int threads = 0;
   std::string precision = "fp32";
+  bool channels_last = false;
   int64_t batch_size = 256;
 };
 
@@ -49,7 +50,7 @@ std::vector<LoadedModel> load_models(const EvaluateOptions& o, const at::Device&
   std::vector<LoadedModel> models;
   std::set<std::string> used;
   for (const auto& path : o.models) {
-    Model model = load_model(path, "", "", device, o.precision);
+    Model model = load_model(path, "", "", device, o.precision, o.channels_last);
     std::string column = column_name(model.info().name.empty() ? fs::path(path).stem().string() : model.info().name);
     for (int k = 2; used.count(column); ++k) column = column_name(model.info().name) + "_" + std::to_string(k);
     used.insert(column);
@@ -243,7 +244,7 @@ Command add_evaluate_command(CLI::App& parent) {
   app->add_option("--out", options->out, "CSV file to write (default: <run>/transfer.csv; images: none)");
   app->add_option("--device", options->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   app->add_option("--threads", options->threads, "CPU threads (0: every core)")->capture_default_str();
-  add_precision_option(*app, options->precision);
+  add_forward_options(*app, options->precision, options->channels_last);
   app->add_option("--batch-size", options->batch_size, "forward pass chunk size (0: all at once)")->capture_default_str();
   return {app, [options] { return evaluate(*options); }};
 }

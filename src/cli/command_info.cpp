@@ -15,7 +15,8 @@ Command add_info_command(CLI::App& parent) {
   add_model_options(*app, *options);
   return {app, [options] {
             const at::Device device = prepare_device(options->device, options->threads);
-            const Model model = load_model(options->model, options->input_shape, options->labels, device, options->precision);
+            const Model model = load_model(options->model, options->input_shape, options->labels, device,
+                                           options->precision, options->channels_last);
             const auto& info = model.info();
             std::printf("model       %s\n", info.source.c_str());
             std::printf("name        %s\n", info.name.c_str());
@@ -32,7 +33,8 @@ Command add_info_command(CLI::App& parent) {
             std::printf("parameters  %lld (+ %lld in buffers)\n", static_cast<long long>(info.parameters),
                         static_cast<long long>(info.buffers));
             std::printf("device      %s (%d CPU threads)\n", device.str().c_str(), at::get_num_threads());
-            std::printf("precision   %s\n", precision_name(model.precision()).c_str());
+            std::printf("precision   %s%s\n", precision_name(model.precision()).c_str(),
+                        model.channels_last() ? ", channels-last" : "");
             return 0;
           }};
 }

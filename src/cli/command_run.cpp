@@ -114,7 +114,7 @@ std::string snapshot_name(int64_t generation) {
 int run(RunConfig c, bool resume) {
   validate(c);
   const at::Device device = prepare_device(c.device, c.threads);
-  const Model model = load_model(c.model, c.input_shape, c.labels, device, c.precision);
+  const Model model = load_model(c.model, c.input_shape, c.labels, device, c.precision, c.channels_last);
   const auto classes = parse_classes(c.classes, model.num_classes());
   if (c.population == 0) c.population = paper_population(c.encoding, model.info().input.channels);
   const Scorer scorer(model, {c.crops, c.render_size});

@@ -44,12 +44,13 @@ void add_model_options(CLI::App& app, ModelOptions& o) {
   app.add_option("--labels", o.labels, "label file, one per line, for a model without fool.json");
   app.add_option("--device", o.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   app.add_option("--threads", o.threads, "CPU threads (0: every core)")->capture_default_str();
-  add_precision_option(app, o.precision);
+  add_forward_options(app, o.precision, o.channels_last);
 }
 
-void add_precision_option(CLI::App& app, std::string& precision) {
+void add_forward_options(CLI::App& app, std::string& precision, bool& channels_last) {
   app.add_option("--precision", precision, "forward pass arithmetic: fp32, bf16 or fp16 (autocast; fp16 on CUDA only)")
       ->capture_default_str();
+  app.add_flag("--channels-last", channels_last, "forward in channels-last (NHWC) memory order");
 }
 
 at::Device prepare_device(const std::string& name, int threads) {
@@ -62,14 +63,15 @@ at::Device prepare_device(const std::string& name, int threads) {
 }
 
 Model load_model(const std::string& path, const std::string& input_shape, const std::string& labels_file,
-                 const at::Device& device, const std::string& precision) {
+                 const at::Device& device, const std::string& precision, bool channels_last) {
   const Precision arithmetic = precision_from_name(precision);
   check_precision(arithmetic, device);
   ModelOverrides overrides;
   if (!input_shape.empty()) overrides.input_shape = parse_input_shape(input_shape);
   if (!labels_file.empty()) overrides.labels = read_labels(labels_file);
-  if (path.empty()) return Model::load_bytes(bundled_model_bytes(), kBundledModelName, device, overrides).with_precision(arithmetic);
-  return Model::load(path, device, overrides).with_precision(arithmetic);
+  const Model model = path.empty() ? Model::load_bytes(bundled_model_bytes(), kBundledModelName, device, overrides)
+                                   : Model::load(path, device, overrides);
+  return model.with_precision(arithmetic).with_channels_last(channels_last);
 }
 
 }  // namespace fool::cli

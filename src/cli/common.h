@@ -32,15 +32,17 @@ struct ModelOptions {
   std::string device = "auto";
   int threads = 0;
   std::string precision = "fp32";
+  bool channels_last = false;
 };
 void add_model_options(CLI::App& app, ModelOptions& options);
 
 /// Sets LibTorch's CPU threads (0: every core) and resolves the device, logging a CPU fallback.
 at::Device prepare_device(const std::string& device, int threads);
-/// Loads --model (or the bundled LeNet) with --input-shape, --labels and --precision applied.
+/// Loads --model (or the bundled LeNet) with --input-shape, --labels, --precision and
+/// --channels-last applied.
 Model load_model(const std::string& path, const std::string& input_shape, const std::string& labels_file,
-                 const at::Device& device, const std::string& precision = "fp32");
-/// Adds --precision to a subcommand.
-void add_precision_option(CLI::App& app, std::string& precision);
+                 const at::Device& device, const std::string& precision = "fp32", bool channels_last = false);
+/// Adds --precision and --channels-last to a subcommand.
+void add_forward_options(CLI::App& app, std::string& precision, bool& channels_last);
 
 }  // namespace fool::cli

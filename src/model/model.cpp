@@ -14,7 +14,7 @@ namespace fool {
 
 struct Model::Impl {
   mutable torch::jit::Module module;
-  std::shared_ptr<const std::string> bytes;  ///< the file, for a copy at another precision
+  std::shared_ptr<const std::string> bytes;  ///< the file, for a copy at another precision or layout
 };
 
 namespace {
@@ -158,18 +158,40 @@ Model Model::load_bytes(const std::string& bytes, const std::string& source, con
   return model;
 }
 
+std::shared_ptr<Model::Impl> Model::reload() const {
+  auto impl = std::make_shared<Impl>();
+  impl->bytes = impl_->bytes;
+  std::istringstream stream(*impl_->bytes);
+  impl->module = torch::jit::load(stream, device_);
+  impl->module.eval();
+  if (channels_last_) {
+    at::NoGradGuard no_grad;
+    for (auto t : impl->module.parameters()) {
+      if (t.dim() == 4) t.set_data(t.contiguous(at::MemoryFormat::ChannelsLast));
+    }
+    for (auto t : impl->module.buffers()) {
+      if (t.dim() == 4) t.set_data(t.contiguous(at::MemoryFormat::ChannelsLast));
+    }
+  }
+  return impl;
+}
+
 Model Model::with_precision(Precision precision) const {
   check_precision(precision, device_);
   Model model = *this;
   if (precision == precision_) return model;
   // A module of its own: TorchScript's autocast pass writes the casts of the first precision a
   // module runs at into its optimised graph (it keys graphs by autocast on/off, not by dtype).
-  model.impl_ = std::make_shared<Impl>();
-  model.impl_->bytes = impl_->bytes;
-  std::istringstream stream(*impl_->bytes);
-  model.impl_->module = torch::jit::load(stream, device_);
-  model.impl_->module.eval();
   model.precision_ = precision;
+  model.impl_ = model.reload();
+  return model;
+}
+
+Model Model::with_channels_last(bool channels_last) const {
+  Model model = *this;
+  if (channels_last == channels_last_) return model;
+  model.channels_last_ = channels_last;
+  model.impl_ = model.reload();
   return model;
 }
 
@@ -178,7 +200,8 @@ at::Tensor Model::forward(const at::Tensor& images) const {
   const AutocastScope autocast(precision_, device_);
   c10::IValue result;
   try {
-    result = impl_->module.forward({images});
+    result = impl_->module.forward(
+        {channels_last_ && images.dim() == 4 ? images.contiguous(at::MemoryFormat::ChannelsLast) : images});
   } catch (const c10::Error& e) {
     throw;  // the contract check in load_bytes names it; elsewhere main does
   } catch (const std::exception& e) {

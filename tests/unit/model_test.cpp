@@ -72,6 +72,22 @@ TEST(BundledModel, Bf16ForwardRunsUnderAutocastAndStaysClose) {
   EXPECT_THROW(fp32.with_precision(Precision::kFloat16), Error);  // fp16 is CUDA only
 }
 
+TEST(BundledModel, ChannelsLastGivesTheSameProbabilities) {
+  const Model plain = Model::load_bytes(bundled_model_bytes(), kBundledModelName, kCpu);
+  const Model nhwc = plain.with_channels_last(true);
+  EXPECT_TRUE(nhwc.channels_last());
+  EXPECT_FALSE(plain.channels_last());
+  auto gen = make_generator(kCpu, 3);
+  const auto images = at::rand({64, 1, 28, 28}, gen);
+  EXPECT_TRUE(at::allclose(nhwc.probabilities(images, 32), plain.probabilities(images, 32), 1e-5, 1e-6));
+  // Layout and precision compose: changing one keeps the other.
+  const Model both = nhwc.with_precision(Precision::kBFloat16);
+  EXPECT_TRUE(both.channels_last());
+  EXPECT_EQ(both.precision(), Precision::kBFloat16);
+  EXPECT_EQ(both.with_channels_last(false).precision(), Precision::kBFloat16);
+  EXPECT_LT((both.probabilities(images) - plain.probabilities(images)).abs().max().item<double>(), 0.1);
+}
+
 TEST(BundledModel, ReadsHeldOutDigits) {
   const Model model = Model::load_bytes(bundled_model_bytes(), kBundledModelName, kCpu);
   // models/README.md: 98.25% on the 1,996 held-out digits.

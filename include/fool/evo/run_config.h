@@ -22,6 +22,7 @@ struct RunConfig {
   std::string device = "auto";   ///< auto | cpu | cuda | cuda:N
   int threads = 0;               ///< CPU threads for LibTorch; 0: every core
   std::string precision = "fp32";  ///< forward pass: fp32, bf16 or fp16 (autocast; fp16 on CUDA only)
+  bool channels_last = false;      ///< forward in channels-last (NHWC) memory order
   std::string out;               ///< run directory; empty: runs/<date>-<encoding>-s<seed>
   bool force = false;            ///< write into a non-empty --out
   int64_t dump_every = 100;      ///< snapshot the elites every N generations; 0: only at the end
@@ -50,6 +51,7 @@ void for_each_setting(RunConfig& c, Visitor&& visit) {
   visit("device", c.device, "auto, cpu, cuda or cuda:N");
   visit("threads", c.threads, "CPU threads (0: every core)");
   visit("precision", c.precision, "forward pass arithmetic: fp32, bf16 or fp16 (autocast; fp16 on CUDA only)");
+  visit("channels-last", c.channels_last, "forward in channels-last (NHWC) memory order: faster convolutions on some hardware");
   visit("out", c.out, "run directory (empty: runs/<time>-<encoding>-s<seed>)");
   visit("force", c.force, "write into a non-empty --out");
   visit("dump-every", c.dump_every, "snapshot the elites every N generations (0: only at the end)");
