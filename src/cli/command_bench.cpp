@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -90,6 +91,12 @@ double median(std::vector<double> v) {
 int bench(const BenchOptions& o) {
   if (o.batch_size < 1) throw Error(ErrorKind::kUsage, "--batch-size must be >= 1.");
   if (o.rounds < 1 || o.seconds <= 0) throw Error(ErrorKind::kUsage, "--rounds and --seconds must be positive.");
+  // Fail before minutes of measuring, not after.
+  const auto json_dir = std::filesystem::path(o.json).parent_path();
+  if (!o.json.empty() && !json_dir.empty() && !std::filesystem::is_directory(json_dir)) {
+    throw Error(ErrorKind::kIo, "cannot write --json '" + o.json + "': '" + json_dir.string() +
+                                    "' is not a directory. Fix: create it, or choose another path.");
+  }
   const at::Device device = prepare_device(o.model.device, o.model.threads);
   const Model model = load_model(o.model.model, o.model.input_shape, o.model.labels, device, o.model.precision,
                                  o.model.channels_last);

@@ -91,6 +91,7 @@ const BadInputCase kBadInput[] = {
      "target-confidence"},
     {"unknown_encoding", {"run", "--encoding", "pixels", "--out", "{tmp}/o"}, kUsage, "direct"},
     {"unknown_device", {"run", "--device", "tpu", "--out", "{tmp}/o"}, kUsage, "tpu"},
+    {"bench_json_in_a_missing_directory", {"bench", "--json", "{tmp}/no_dir/bench.json"}, kIo, "no_dir"},
     {"unknown_precision", {"run", "--precision", "fp8", "--out", "{tmp}/o"}, kUsage, "fp8"},
     {"fp16_on_the_cpu", {"run", "--precision", "fp16", "--device", "cpu", "--out", "{tmp}/o"}, kUsage, "CUDA"},
     {"evaluate_unknown_precision", {"evaluate", "--precision", "half", "--model", "{tmp}/missing.pt", "{tmp}/o"},
