@@ -176,6 +176,16 @@ std::shared_ptr<Model::Impl> Model::reload() const {
   return impl;
 }
 
+void Model::check_forward(const std::string& setting) const {
+  const auto& s = info_->input;
+  try {
+    forward(at::zeros({2, s.channels, s.height, s.width}, at::TensorOptions(device_)));
+  } catch (const c10::Error& e) {
+    model_error(info_->source, "forward fails with " + setting + " (" + first_line(e) + "). Fix: run without " +
+                                   setting + ".");
+  }
+}
+
 Model Model::with_precision(Precision precision) const {
   check_precision(precision, device_);
   Model model = *this;
@@ -184,6 +194,7 @@ Model Model::with_precision(Precision precision) const {
   // module runs at into its optimised graph (it keys graphs by autocast on/off, not by dtype).
   model.precision_ = precision;
   model.impl_ = model.reload();
+  model.check_forward("--precision " + precision_name(precision));
   return model;
 }
 
@@ -192,6 +203,7 @@ Model Model::with_channels_last(bool channels_last) const {
   if (channels_last == channels_last_) return model;
   model.channels_last_ = channels_last;
   model.impl_ = model.reload();
+  model.check_forward("--channels-last");
   return model;
 }
 

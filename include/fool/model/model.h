@@ -84,6 +84,8 @@ class Model {
   bool channels_last_ = false;
   /// A fresh copy of the module, from the file's bytes, laid out for channels_last_.
   std::shared_ptr<Impl> reload() const;
+  /// One forward of two blank images as configured; throws fool::Error (kModel) naming `setting`.
+  void check_forward(const std::string& setting) const;
 };
 
 /// The LeNet bundled in the binary (models/lenet_mnist.pt): its bytes.
