@@ -9,7 +9,9 @@
 # Usage: bench/precision.sh [--fool PATH] [--model FILE] [--device cpu] [--precisions fp32,bf16]
 #                           [--encodings direct,cppn] [--seeds 1,2,3] [--generations 250]
 #                           [--threads 2] [--keep DIR] [-- more fool run options]
-# On the GPU machine: --device cuda --precisions fp32,bf16,fp16.
+# With a CUDA LibTorch and OpenCV: --device cuda --precisions fp32,bf16,fp16. (The project's GPU
+# machine has no OpenCV, so no `fool` binary: there bench/gpu.sh measures fp16/bf16 speed and the
+# Gpu tests check their probabilities against fp32.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
