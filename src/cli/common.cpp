@@ -65,13 +65,12 @@ at::Device prepare_device(const std::string& name, int threads) {
 Model load_model(const std::string& path, const std::string& input_shape, const std::string& labels_file,
                  const at::Device& device, const std::string& precision, bool channels_last) {
   const Precision arithmetic = precision_from_name(precision);
-  check_precision(arithmetic, device);
   ModelOverrides overrides;
   if (!input_shape.empty()) overrides.input_shape = parse_input_shape(input_shape);
   if (!labels_file.empty()) overrides.labels = read_labels(labels_file);
   const Model model = path.empty() ? Model::load_bytes(bundled_model_bytes(), kBundledModelName, device, overrides)
                                    : Model::load(path, device, overrides);
-  return model.with_precision(arithmetic).with_channels_last(channels_last);
+  return model.with_forward(arithmetic, channels_last);
 }
 
 }  // namespace fool::cli

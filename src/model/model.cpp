@@ -186,26 +186,25 @@ void Model::check_forward(const std::string& setting) const {
   }
 }
 
-Model Model::with_precision(Precision precision) const {
+Model Model::with_forward(Precision precision, bool channels_last) const {
   check_precision(precision, device_);
   Model model = *this;
-  if (precision == precision_) return model;
+  if (precision == precision_ && channels_last == channels_last_) return model;
   // A module of its own: TorchScript's autocast pass writes the casts of the first precision a
   // module runs at into its optimised graph (it keys graphs by autocast on/off, not by dtype).
   model.precision_ = precision;
+  model.channels_last_ = channels_last;
   model.impl_ = model.reload();
-  model.check_forward("--precision " + precision_name(precision));
+  std::string setting;
+  if (precision != precision_) setting = "--precision " + precision_name(precision);
+  if (channels_last != channels_last_) setting += std::string(setting.empty() ? "" : " ") + "--channels-last";
+  model.check_forward(setting);
   return model;
 }
 
-Model Model::with_channels_last(bool channels_last) const {
-  Model model = *this;
-  if (channels_last == channels_last_) return model;
-  model.channels_last_ = channels_last;
-  model.impl_ = model.reload();
-  model.check_forward("--channels-last");
-  return model;
-}
+Model Model::with_precision(Precision precision) const { return with_forward(precision, channels_last_); }
+
+Model Model::with_channels_last(bool channels_last) const { return with_forward(precision_, channels_last); }
 
 at::Tensor Model::forward(const at::Tensor& images) const {
   at::NoGradGuard no_grad;

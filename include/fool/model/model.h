@@ -51,15 +51,16 @@ class Model {
   static Model load_bytes(const std::string& bytes, const std::string& source, const at::Device& device,
                           const ModelOverrides& overrides = {});
 
-  /// The model forwarding at `precision` (fool/model/precision.h): a copy of the module of its
-  /// own, loaded again from the file's bytes. Throws fool::Error (kUsage) when the device cannot
-  /// run it.
-  Model with_precision(Precision precision) const;
+  /// The model forwarding at `precision` (fool/model/precision.h) and, with `channels_last`, in
+  /// channels-last memory order (NHWC: its 4-D weights and every input batch laid out so, which
+  /// the CPU's oneDNN and the GPU's cuDNN fp16 tensor cores favour for convolutions; the same
+  /// numbers up to float rounding). Any change gives a copy of the module of its own, loaded again
+  /// from the file's bytes and checked with one forward. Throws fool::Error (kUsage) when the
+  /// device cannot run the precision, (kModel) when the forward fails so.
+  Model with_forward(Precision precision, bool channels_last) const;
+  Model with_precision(Precision precision) const;      ///< with_forward(precision, channels_last())
+  Model with_channels_last(bool channels_last) const;   ///< with_forward(precision(), channels_last)
   Precision precision() const { return precision_; }
-  /// The model forwarding in channels-last memory order (NHWC): its 4-D weights and every input
-  /// batch are laid out so, which the CPU's oneDNN and the GPU's cuDNN (fp16 tensor cores) favour
-  /// for convolutions. The same numbers up to float rounding; a copy of the module of its own.
-  Model with_channels_last(bool channels_last) const;
   bool channels_last() const { return channels_last_; }
 
   const ModelInfo& info() const { return *info_; }

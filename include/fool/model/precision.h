@@ -23,7 +23,7 @@ void check_precision(Precision precision, const at::Device& device);
 /// the previous state and clears autocast's cast cache when it ends. TorchScript modules go
 /// through TorchScript's own autocast pass, which also lowers traced `aten::_convolution` (eager
 /// CPU autocast does not); it fixes the casts of the first precision a module runs at, so each
-/// precision needs its own copy of the module (Model::with_precision loads one).
+/// precision needs its own copy of the module (Model::with_forward loads one).
 class AutocastScope {
  public:
   AutocastScope(Precision precision, const at::Device& device);
