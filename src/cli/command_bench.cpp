@@ -127,23 +127,24 @@ int bench(const BenchOptions& o) {
                                                    make_generator(device, o.seed)));
     searches.back()->initialise();
   }
+  // One sample of `name`, with the peak GPU memory it used.
+  auto measure = [&](const std::string& name, const std::function<void()>& step, int64_t items, double seconds) {
+    samples[name].push_back(throughput(step, items, seconds, device));
+    peak_mib[name] = std::max(peak_mib[name], peak_gpu_mib(device, /*reset=*/true));
+  };
   peak_gpu_mib(device, /*reset=*/true);
   at::NoGradGuard no_grad;
   for (int round = 0; round < o.rounds; ++round) {
-    samples["forward"].push_back(throughput([&] { model.forward(images); }, o.batch_size, o.seconds, device));
-    peak_mib["forward"] = std::max(peak_mib["forward"], peak_gpu_mib(device, true));
+    measure("forward", [&] { model.forward(images); }, o.batch_size, o.seconds);
     for (std::size_t e = 0; e < encodings.size(); ++e) {
       const auto& name = encodings[e]->name();
-      samples[name + "_loop"].push_back(throughput([&] { searches[e]->step(); }, o.batch_size, o.seconds, device));
-      peak_mib[name + "_loop"] = std::max(peak_mib[name + "_loop"], peak_gpu_mib(device, true));
+      measure(name + "_loop", [&] { searches[e]->step(); }, o.batch_size, o.seconds);
       // A full batch of offspring of the current archive, as the loop renders them.
       const auto& archive = searches[e]->archive();
       auto parents = at::randint(archive.cells(), {o.batch_size}, gen, archive.targets().options());
       auto genomes = encodings[e]->mutate(archive.genomes().index_select(parents), gen, 1);
-      samples[name + "_render"].push_back(throughput(
-          [&] { encodings[e]->render(genomes, scorer.render_height(), scorer.render_width()); }, genomes.size(),
-          o.seconds / 2, device));
-      peak_mib[name + "_render"] = std::max(peak_mib[name + "_render"], peak_gpu_mib(device, true));
+      measure(name + "_render", [&] { encodings[e]->render(genomes, scorer.render_height(), scorer.render_width()); },
+              genomes.size(), o.seconds / 2);
     }
   }
 
