@@ -97,9 +97,8 @@ int bench(const BenchOptions& o) {
     throw Error(ErrorKind::kIo, "cannot write --json '" + o.json + "': '" + json_dir.string() +
                                     "' is not a directory. Fix: create it, or choose another path.");
   }
-  const at::Device device = prepare_device(o.model.device, o.model.threads);
-  const Model model = load_model(o.model.model, o.model.input_shape, o.model.labels, device, o.model.precision,
-                                 o.model.channels_last);
+  const Model model = load_model(o.model);
+  const at::Device device = model.device();
   std::vector<std::string> names;
   if (o.encodings == "all") {
     names = encoding_names();

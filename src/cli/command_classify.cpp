@@ -24,13 +24,11 @@ struct ClassifyOptions {
 int classify(const ClassifyOptions& o) {
   if (o.top < 1) throw Error(ErrorKind::kUsage, "--top must be >= 1.");
   if (o.central_crop <= 0 || o.central_crop > 1) throw Error(ErrorKind::kUsage, "--central-crop must be in (0,1].");
-  const at::Device device = prepare_device(o.model.device, o.model.threads);
-  const Model model = load_model(o.model.model, o.model.input_shape, o.model.labels, device, o.model.precision,
-                                 o.model.channels_last);
+  const Model model = load_model(o.model);
   std::vector<at::Tensor> images;
   const auto filter = o.resize == "bilinear" ? ResizeFilter::kBilinear : ResizeFilter::kAntialias;
   for (const auto& path : o.images) images.push_back(read_image(path, model.info().input, o.central_crop, filter));
-  auto probabilities = model.probabilities(at::stack(images).to(device), 256).to(at::kCPU);
+  auto probabilities = model.probabilities(at::stack(images).to(model.device()), 256).to(at::kCPU);
   const int64_t k = std::min<int64_t>(o.top, model.num_classes());
   auto [values, indices] = probabilities.topk(k, 1);
 

@@ -27,10 +27,7 @@ struct EvaluateOptions {
   std::vector<std::string> models;
   std::vector<std::string> inputs;  ///< run directories, or image files
   std::string out;                  ///< transfer.csv path (default: <run>/transfer.csv)
-  std::string device = "auto";
-  int threads = 0;
-  std::string precision = "fp32";
-  bool channels_last = false;
+  ForwardOptions forward;
   int64_t batch_size = 256;
 };
 
@@ -50,7 +47,7 @@ std::vector<LoadedModel> load_models(const EvaluateOptions& o, const at::Device&
   std::vector<LoadedModel> models;
   std::set<std::string> used;
   for (const auto& path : o.models) {
-    Model model = load_model(path, "", "", device, o.precision, o.channels_last);
+    Model model = load_model(path, "", "", device, o.forward.precision, o.forward.channels_last);
     std::string column = column_name(model.info().name.empty() ? fs::path(path).stem().string() : model.info().name);
     for (int k = 2; used.count(column); ++k) column = column_name(model.info().name) + "_" + std::to_string(k);
     used.insert(column);
@@ -219,7 +216,7 @@ int evaluate(const EvaluateOptions& o) {
                                        "transfer.csv) or evaluate one run at a time.");
   }
   for (const auto& dir : runs) read_run(dir, kRunArchive | kRunElites);  // fail before loading models
-  const at::Device device = prepare_device(o.device, o.threads);
+  const at::Device device = prepare_device(o.forward.device, o.forward.threads);
   const auto models = load_models(o, device);
   for (const auto& dir : runs) {
     evaluate_run(dir, o.out.empty() ? (fs::path(dir) / "transfer.csv").string() : o.out, models, o.batch_size);
@@ -242,9 +239,7 @@ Command add_evaluate_command(CLI::App& parent) {
       ->allow_extra_args(false);  // one file per --model, so that the inputs that follow stay positional
   app->add_option("inputs", options->inputs, "run directories, or image files")->required();
   app->add_option("--out", options->out, "CSV file to write (default: <run>/transfer.csv; images: none)");
-  app->add_option("--device", options->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
-  app->add_option("--threads", options->threads, "CPU threads (0: every core)")->capture_default_str();
-  add_forward_options(*app, options->precision, options->channels_last);
+  add_forward_options(*app, options->forward);
   app->add_option("--batch-size", options->batch_size, "forward pass chunk size (0: all at once)")->capture_default_str();
   return {app, [options] { return evaluate(*options); }};
 }

@@ -14,9 +14,8 @@ Command add_info_command(CLI::App& parent) {
   auto options = std::make_shared<ModelOptions>();
   add_model_options(*app, *options);
   return {app, [options] {
-            const at::Device device = prepare_device(options->device, options->threads);
-            const Model model = load_model(options->model, options->input_shape, options->labels, device,
-                                           options->precision, options->channels_last);
+            const Model model = load_model(*options);
+            const at::Device& device = model.device();
             const auto& info = model.info();
             std::printf("model       %s\n", info.source.c_str());
             std::printf("name        %s\n", info.name.c_str());

@@ -42,15 +42,15 @@ void add_model_options(CLI::App& app, ModelOptions& o) {
   app.add_option("--model", o.model, "TorchScript model file (empty: the bundled LeNet)")->capture_default_str();
   app.add_option("--input-shape", o.input_shape, "C,H,W of a model without fool.json");
   app.add_option("--labels", o.labels, "label file, one per line, for a model without fool.json");
-  app.add_option("--device", o.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
-  app.add_option("--threads", o.threads, "CPU threads (0: every core)")->capture_default_str();
-  add_forward_options(app, o.precision, o.channels_last);
+  add_forward_options(app, o.forward);
 }
 
-void add_forward_options(CLI::App& app, std::string& precision, bool& channels_last) {
-  app.add_option("--precision", precision, "forward pass arithmetic: fp32, bf16 or fp16 (autocast; fp16 on CUDA only)")
+void add_forward_options(CLI::App& app, ForwardOptions& o) {
+  app.add_option("--device", o.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+  app.add_option("--threads", o.threads, "CPU threads (0: every core)")->capture_default_str();
+  app.add_option("--precision", o.precision, "forward pass arithmetic: fp32, bf16 or fp16 (autocast; fp16 on CUDA only)")
       ->capture_default_str();
-  app.add_flag("--channels-last", channels_last, "forward in channels-last (NHWC) memory order");
+  app.add_flag("--channels-last", o.channels_last, "forward in channels-last (NHWC) memory order");
 }
 
 at::Device prepare_device(const std::string& name, int threads) {
@@ -71,6 +71,11 @@ Model load_model(const std::string& path, const std::string& input_shape, const 
   const Model model = path.empty() ? Model::load_bytes(bundled_model_bytes(), kBundledModelName, device, overrides)
                                    : Model::load(path, device, overrides);
   return model.with_forward(arithmetic, channels_last);
+}
+
+Model load_model(const ModelOptions& o) {
+  const at::Device device = prepare_device(o.forward.device, o.forward.threads);
+  return load_model(o.model, o.input_shape, o.labels, device, o.forward.precision, o.forward.channels_last);
 }
 
 }  // namespace fool::cli
