@@ -48,8 +48,9 @@ std::vector<LoadedModel> load_models(const EvaluateOptions& o, const at::Device&
   std::set<std::string> used;
   for (const auto& path : o.models) {
     Model model = load_model(path, "", "", device, o.forward.precision, o.forward.channels_last);
-    std::string column = column_name(model.info().name.empty() ? fs::path(path).stem().string() : model.info().name);
-    for (int k = 2; used.count(column); ++k) column = column_name(model.info().name) + "_" + std::to_string(k);
+    const std::string base = column_name(model.info().name.empty() ? fs::path(path).stem().string() : model.info().name);
+    std::string column = base;
+    for (int k = 2; used.count(column); ++k) column = base + "_" + std::to_string(k);
     used.insert(column);
     models.push_back({column, std::move(model)});
   }
