@@ -23,7 +23,7 @@ namespace {
 
 constexpr int64_t kRenderBudget = 1 << 26;  // floats of node values per rendering chunk (256 MiB)
 
-/// Applies activation `a` to `p` in place: the float operations of apply_activation.
+/// Applies activation `a` (cppn.h) to `p` in place.
 void activate_(Activation a, at::Tensor p) {
   switch (a) {
     case Activation::kSine: p.sin_(); return;
@@ -147,12 +147,6 @@ at::Tensor render_plan(const Plan& plan, const at::Tensor& planes, const std::ve
 }
 
 }  // namespace
-
-at::Tensor apply_activation(Activation a, const at::Tensor& p) {
-  auto out = p.clone();
-  activate_(a, out);
-  return out;
-}
 
 at::Tensor CppnEncoding::input_planes(int64_t height, int64_t width, const at::Device& device) const {
   const auto options = at::TensorOptions(device).dtype(at::kFloat);

@@ -26,8 +26,6 @@ enum class Activation : int64_t { kSine, kSigmoid, kGaussian, kLinear, kTanh };
 /// "tanh" tanh(5p) (the follow-up work's no-sine set). Throws fool::Error (kUsage) for others.
 Activation activation_from_name(const std::string& name);
 std::string activation_name(Activation a);
-/// Applies activation `a` elementwise.
-at::Tensor apply_activation(Activation a, const at::Tensor& p);
 
 constexpr int64_t kCppnInputs = 4;
 constexpr double kCppnWeightRange = 10.0;
