@@ -1,5 +1,6 @@
-// fool bench: the model's raw forward throughput against the full evolution loop of every
-// encoding, measured in one process, interleaved in rounds so that machine noise hits all alike.
+// fool bench: the model's raw forward throughput against the full search loop of every encoding,
+// and that loop split into its ask / render / predict / tell phases, measured in one process,
+// interleaved in rounds so that machine noise hits all alike.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <spdlog/spdlog.h>
@@ -13,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 // Peak GPU memory from LibTorch's CUDA caching allocator, where LibTorch is a CUDA build.
 #if defined(FOOL_CUDA_MEMORY_STATS) && __has_include(<c10/cuda/CUDACachingAllocator.h>) && \
@@ -23,17 +25,19 @@
 
 #include "cli/common.h"
 #include "fool/encoding/encoding.h"
-#include "fool/evo/map_elites.h"
-#include "fool/evo/random.h"
-#include "fool/evo/scoring.h"
 #include "fool/io/files.h"
+#include "fool/model/scoring.h"
+#include "fool/search/random.h"
+#include "fool/search/search.h"
 #include "fool/util/error.h"
+#include "fool/util/statistics.h"
 
 namespace fool::cli {
 namespace {
 
 struct BenchOptions {
-  ModelOptions model;
+  ModelSettings model;
+  std::string search = "map-elites";
   int64_t batch_size = 200;
   double seconds = 2.0;  ///< per measurement per round
   int rounds = 3;
@@ -42,6 +46,8 @@ struct BenchOptions {
   std::string json;
   uint64_t seed = 1;
 };
+
+constexpr const char* kPhases[] = {"ask", "render", "predict", "tell"};
 
 double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
@@ -83,14 +89,48 @@ double peak_gpu_mib(const at::Device& device, bool reset) {
   return -1;
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+/// One search under measurement, with the generation it has reached.
+struct Subject {
+  std::unique_ptr<Encoding> encoding;
+  std::unique_ptr<Search> search;
+  int64_t generation = 0;
+};
+
+/// Real generations of `s` for about `seconds`, each phase timed on its own (with a device
+/// synchronisation after each, so on a GPU the phases add up to a little more than the loop).
+/// Returns each phase's throughput in genomes per second.
+std::map<std::string, double> split_phases(Subject& s, double seconds, const at::Device& device) {
+  std::map<std::string, double> spent;
+  int64_t items = 0;
+  const double start = now();
+  do {
+    const int64_t g = ++s.generation;
+    double t = now();
+    const auto lap = [&](const char* phase) {
+      synchronize(device);
+      const double t2 = now();
+      spent[phase] += t2 - t;
+      t = t2;
+    };
+    const GenomeBatch genomes = s.search->ask(g);
+    lap("ask");
+    const at::Tensor images = s.search->render(genomes);
+    lap("render");
+    const at::Tensor probabilities = s.search->predict(images);
+    lap("predict");
+    s.search->tell(genomes, probabilities, g);
+    lap("tell");
+    items += genomes.size();
+  } while (now() - start < seconds);
+  std::map<std::string, double> rate;
+  for (const auto& [phase, t] : spent) rate[phase] = static_cast<double>(items) / std::max(t, 1e-12);
+  return rate;
 }
 
 int bench(const BenchOptions& o) {
   if (o.batch_size < 1) throw Error(ErrorKind::kUsage, "--batch-size must be >= 1.");
-  if (o.rounds < 1 || o.seconds <= 0) throw Error(ErrorKind::kUsage, "--rounds and --seconds must be positive.");
+  if (o.rounds < 1 || !(o.seconds > 0)) throw Error(ErrorKind::kUsage, "--rounds and --seconds must be positive.");
+  check_search_name(o.search);
   // Fail before minutes of measuring, not after.
   const auto json_dir = std::filesystem::path(o.json).parent_path();
   if (!o.json.empty() && !json_dir.empty() && !std::filesystem::is_directory(json_dir)) {
@@ -106,44 +146,48 @@ int bench(const BenchOptions& o) {
     std::stringstream in(o.encodings);
     for (std::string name; std::getline(in, name, ',');) names.push_back(name);
   }
-  EncodingOptions encoding_options;
-  encoding_options.shape = model.info().input;
-  std::vector<std::unique_ptr<Encoding>> encodings;
-  for (const auto& name : names) encodings.push_back(make_encoding(name, encoding_options));
 
   const auto& s = model.info().input;
   auto gen = make_generator(device, o.seed);
   const auto images = at::rand({o.batch_size, s.channels, s.height, s.width}, gen, at::TensorOptions(device));
-  auto targets = at::arange(model.num_classes(), at::TensorOptions(device).dtype(at::kLong));
   const Scorer scorer(model, ScoringOptions{o.crops, 0});
-  const int64_t chunk = o.batch_size * o.crops;  // images per forward: every crop of a generation at once
+  EncodingOptions encoding_options;
+  encoding_options.shape = {s.channels, scorer.render_height(), scorer.render_width()};
 
+  std::vector<Subject> subjects;
+  for (const auto& name : names) {
+    Subject subject;
+    subject.encoding = make_encoding(name, encoding_options);
+    SearchContext context;
+    context.scorer = &scorer;
+    context.encoding = subject.encoding.get();
+    context.targets = at::arange(model.num_classes(), at::TensorOptions(device).dtype(at::kLong));
+    context.population = o.batch_size;
+    context.batch_size = o.batch_size * o.crops;  // images per forward: every crop of a generation at once
+    context.generator = make_generator(device, o.seed);
+    subject.search = make_search(o.search, context);
+    subject.search->step(0);
+    subjects.push_back(std::move(subject));
+  }
+
+  std::vector<std::string> order = {"forward"};  // rows in the order measured
   std::map<std::string, std::vector<double>> samples;
   std::map<std::string, double> peak_mib;
-  std::vector<std::unique_ptr<MapElites>> searches;
-  for (const auto& encoding : encodings) {
-    searches.push_back(std::make_unique<MapElites>(scorer, *encoding, targets, SearchSettings{o.batch_size, chunk},
-                                                   make_generator(device, o.seed)));
-    searches.back()->initialise();
-  }
-  // One sample of `name`, with the peak GPU memory it used.
-  auto measure = [&](const std::string& name, const std::function<void()>& step, int64_t items, double seconds) {
-    samples[name].push_back(throughput(step, items, seconds, device));
+  const auto record = [&](const std::string& name, double value) {
+    if (!samples.count(name)) order.push_back(name);
+    samples[name].push_back(value);
     peak_mib[name] = std::max(peak_mib[name], peak_gpu_mib(device, /*reset=*/true));
   };
   peak_gpu_mib(device, /*reset=*/true);
   at::NoGradGuard no_grad;
   for (int round = 0; round < o.rounds; ++round) {
-    measure("forward", [&] { model.forward(images); }, o.batch_size, o.seconds);
-    for (std::size_t e = 0; e < encodings.size(); ++e) {
-      const auto& name = encodings[e]->name();
-      measure(name + "_loop", [&] { searches[e]->step(); }, o.batch_size, o.seconds);
-      // A full batch of offspring of the current archive, as the loop renders them.
-      const auto& archive = searches[e]->archive();
-      auto parents = at::randint(archive.cells(), {o.batch_size}, gen, archive.targets().options());
-      auto genomes = encodings[e]->mutate(archive.genomes().index_select(parents), gen, 1);
-      measure(name + "_render", [&] { encodings[e]->render(genomes, scorer.render_height(), scorer.render_width()); },
-              genomes.size(), o.seconds / 2);
+    samples["forward"].push_back(throughput([&] { model.forward(images); }, o.batch_size, o.seconds, device));
+    peak_mib["forward"] = std::max(peak_mib["forward"], peak_gpu_mib(device, /*reset=*/true));
+    for (auto& subject : subjects) {
+      const auto& name = subject.encoding->name();
+      record(name + "_loop", throughput([&] { subject.search->step(++subject.generation); }, o.batch_size, o.seconds,
+                                        device));
+      for (const auto& [phase, rate] : split_phases(subject, o.seconds / 2, device)) record(name + "_" + phase, rate);
     }
   }
 
@@ -151,6 +195,7 @@ int bench(const BenchOptions& o) {
   struct rusage usage {};
   getrusage(RUSAGE_SELF, &usage);
   nlohmann::json out = {{"model", model.info().source},
+                        {"search", o.search},
                         {"device", device.str()},
                         {"precision", precision_name(model.precision())},
                         {"channels_last", model.channels_last()},
@@ -161,10 +206,10 @@ int bench(const BenchOptions& o) {
                         {"rounds", o.rounds},
                         {"seconds_per_measurement", o.seconds},
                         {"peak_rss_mib", static_cast<double>(usage.ru_maxrss) / 1024.0}};
-  for (std::size_t e = 0; e < encodings.size(); ++e) {
+  for (const auto& subject : subjects) {
     // How far the loop had evolved when measured (CPPN genomes grow, and render slower, with age).
-    out["generations"][encodings[e]->name()] = searches[e]->generation();
-    const auto& genomes = searches[e]->archive().genomes();
+    out["generations"][subject.encoding->name()] = subject.generation;
+    const auto& genomes = subject.search->archive().genomes();
     if (genomes.fields().count("active")) out["mean_cppn_nodes"] = genomes["active"].sum(1).to(at::kDouble).mean().item<double>();
   }
   const bool gpu_memory = peak_gpu_mib(device, false) >= 0;
@@ -172,13 +217,28 @@ int bench(const BenchOptions& o) {
     std::printf("(an evaluation scores %lld crops: a loop at 1/%lld x forward is forward-bound)\n",
                 static_cast<long long>(o.crops), static_cast<long long>(o.crops));
   }
-  std::printf("%-16s %14s %10s%s\n", "measure", "images/s", "x forward", gpu_memory ? "   peak GPU MiB" : "");
-  for (const auto& [name, values] : samples) {
-    const double value = median(values);
+  std::printf("%-16s %14s %10s %10s%s\n", "measure", "images/s", "x forward", "% of loop",
+              gpu_memory ? "   peak GPU MiB" : "");
+  for (const auto& name : order) {
+    const double value = median(samples[name]);
     out["images_per_second"][name] = value;
     out["ratio_to_forward"][name] = value / forward;
     if (gpu_memory) out["peak_gpu_mib"][name] = peak_mib[name];
-    std::printf("%-16s %14.0f %10.3f", name.c_str(), value, value / forward);
+    // A phase's share of a generation: its time per genome over the four phases' together.
+    std::string share = "";
+    const auto underscore = name.rfind('_');
+    const std::string phase = underscore == std::string::npos ? "" : name.substr(underscore + 1);
+    if (std::find(std::begin(kPhases), std::end(kPhases), phase) != std::end(kPhases)) {
+      const std::string stem = name.substr(0, underscore + 1);
+      double total = 0;
+      for (const char* p : kPhases) total += 1.0 / median(samples[stem + p]);
+      const double percent = 100.0 * (1.0 / value) / total;
+      out["percent_of_generation"][name] = percent;
+      char text[16];
+      std::snprintf(text, sizeof text, "%.1f", percent);
+      share = text;
+    }
+    std::printf("%-16s %14.0f %10.3f %10s", name.c_str(), value, value / forward, share.c_str());
     if (gpu_memory) std::printf(" %14.0f", peak_mib[name]);
     std::printf("\n");
   }
@@ -189,9 +249,11 @@ int bench(const BenchOptions& o) {
 }  // namespace
 
 Command add_bench_command(CLI::App& parent) {
-  auto* app = parent.add_subcommand("bench", "Measure forward throughput against the full loop of each encoding.");
+  auto* app = parent.add_subcommand(
+      "bench", "Measure forward throughput against the full loop of each encoding, and the loop's phases.");
   auto o = std::make_shared<BenchOptions>();
   add_model_options(*app, o->model);
+  app->add_option("--search", o->search, "search method whose loop is measured")->capture_default_str();
   app->add_option("--batch-size", o->batch_size, "images per forward = offspring per generation")->capture_default_str();
   app->add_option("--seconds", o->seconds, "seconds per measurement per round")->capture_default_str();
   app->add_option("--rounds", o->rounds, "interleaved rounds; medians are reported")->capture_default_str();

@@ -13,7 +13,7 @@ namespace fool::cli {
 namespace {
 
 struct ClassifyOptions {
-  ModelOptions model;
+  ModelSettings model;
   std::vector<std::string> images;
   int top = 5;
   bool json = false;

@@ -18,6 +18,7 @@
 #include "fool/io/images.h"
 #include "fool/io/run_reader.h"
 #include "fool/util/error.h"
+#include "fool/util/statistics.h"
 
 namespace fool::cli {
 namespace {
@@ -27,7 +28,7 @@ struct EvaluateOptions {
   std::vector<std::string> models;
   std::vector<std::string> inputs;  ///< run directories, or image files
   std::string out;                  ///< transfer.csv path (default: <run>/transfer.csv)
-  ForwardOptions forward;
+  ModelSettings forward;  ///< device, threads, precision, layout (the models are --model files)
   int64_t batch_size = 256;
 };
 
@@ -47,7 +48,7 @@ std::vector<LoadedModel> load_models(const EvaluateOptions& o, const at::Device&
   std::vector<LoadedModel> models;
   std::set<std::string> used;
   for (const auto& path : o.models) {
-    Model model = load_model(path, "", "", device, o.forward.precision, o.forward.channels_last);
+    Model model = load_model_file(path, device, o.forward);
     const std::string base = column_name(model.info().name.empty() ? fs::path(path).stem().string() : model.info().name);
     std::string column = base;
     for (int k = 2; used.count(column); ++k) column = base + "_" + std::to_string(k);
@@ -152,10 +153,8 @@ void evaluate_run(const std::string& dir, const std::string& out_path, const std
       high += c >= 0.99;
       half += c >= 0.5;
     }
-    std::sort(valid.begin(), valid.end());
-    const std::size_t v = valid.size();
-    const double median = v == 0 ? 0.0 : v % 2 ? valid[v / 2] : 0.5 * (valid[v / 2 - 1] + valid[v / 2]);
-    std::printf("%-24s  %-16s  %-16s  %.6f\n", name.c_str(), percent(high, n).c_str(), percent(half, n).c_str(), median);
+    std::printf("%-24s  %-16s  %-16s  %.6f\n", name.c_str(), percent(high, n).c_str(), percent(half, n).c_str(),
+                median(valid));
   };
   std::vector<double> source;
   for (const auto& e : run.archive) source.push_back(e.confidence);
@@ -240,7 +239,7 @@ Command add_evaluate_command(CLI::App& parent) {
       ->allow_extra_args(false);  // one file per --model, so that the inputs that follow stay positional
   app->add_option("inputs", options->inputs, "run directories, or image files")->required();
   app->add_option("--out", options->out, "CSV file to write (default: <run>/transfer.csv; images: none)");
-  add_forward_options(*app, options->forward);
+  add_model_options(*app, options->forward, /*with_file=*/false);
   app->add_option("--batch-size", options->batch_size, "forward pass chunk size (0: all at once)")->capture_default_str();
   return {app, [options] { return evaluate(*options); }};
 }

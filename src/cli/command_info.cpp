@@ -11,7 +11,7 @@ namespace fool::cli {
 
 Command add_info_command(CLI::App& parent) {
   auto* app = parent.add_subcommand("info", "Show a model's metadata, parameter count and device.");
-  auto options = std::make_shared<ModelOptions>();
+  auto options = std::make_shared<ModelSettings>();
   add_model_options(*app, *options);
   return {app, [options] {
             const Model model = load_model(*options);

@@ -1,10 +1,13 @@
 #pragma once
-// Pieces the subcommands share: model loading with command-line overrides, threads, devices.
+// Pieces the subcommands share: the subcommand type, and settings tables bound to CLI11 options.
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <string>
+#include <type_traits>
+#include <vector>
 
-#include "fool/model/model.h"
+#include "fool/model/model_settings.h"
+#include "fool/util/enum_names.h"
 
 namespace fool::cli {
 
@@ -24,33 +27,27 @@ Command add_check_command(CLI::App& parent);
 Command add_evaluate_command(CLI::App& parent);
 Command add_report_command(CLI::App& parent);
 
-/// Where and how a model runs, for every subcommand that loads one.
-struct ForwardOptions {
-  std::string device = "auto";
-  int threads = 0;
-  std::string precision = "fp32";
-  bool channels_last = false;
-};
-/// Adds --device, --threads, --precision and --channels-last.
-void add_forward_options(CLI::App& app, ForwardOptions& options);
+/// One setting of a settings table (for_each_setting, for_each_model_setting) as a command-line
+/// option --name with its live default in --help: a flag for a bool, a choice for an enum.
+template <class T>
+void add_setting(CLI::App& app, const char* name, T& field, const char* help) {
+  const std::string option = std::string("--") + name;
+  if constexpr (std::is_same_v<T, bool>) {
+    app.add_flag(option, field, help);
+  } else if constexpr (std::is_enum_v<T>) {
+    std::vector<std::string> names;
+    for (const auto& entry : EnumNames<T>::list()) names.push_back(entry.second);
+    app.add_option_function<std::string>(
+           option, [&field, option](const std::string& text) { field = enum_from_name<T>(text, option); }, help)
+        ->check(CLI::IsMember(names))
+        ->default_str(enum_name(field));
+  } else {
+    app.add_option(option, field, help)->capture_default_str();
+  }
+}
 
-/// One model and how it runs: the options of the subcommands that load a single model.
-struct ModelOptions {
-  std::string model;        ///< empty: the bundled LeNet
-  std::string input_shape;  ///< "C,H,W"
-  std::string labels;       ///< label file
-  ForwardOptions forward;
-};
-/// Adds --model, --input-shape, --labels and the forward options.
-void add_model_options(CLI::App& app, ModelOptions& options);
-
-/// Sets LibTorch's CPU threads (0: every core) and resolves the device, logging a CPU fallback.
-at::Device prepare_device(const std::string& device, int threads);
-/// Loads --model (or the bundled LeNet) with --input-shape, --labels, --precision and
-/// --channels-last applied.
-Model load_model(const std::string& path, const std::string& input_shape, const std::string& labels_file,
-                 const at::Device& device, const std::string& precision, bool channels_last);
-/// prepare_device, then load_model, as `options` say; the model's device() is the one prepared.
-Model load_model(const ModelOptions& options);
+/// Adds the model settings (--model, --input-shape, --labels, --device, --threads, --precision,
+/// --channels-last; without the first three when `with_file` is false).
+void add_model_options(CLI::App& app, ModelSettings& settings, bool with_file = true);
 
 }  // namespace fool::cli

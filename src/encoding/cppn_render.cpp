@@ -157,7 +157,7 @@ at::Tensor CppnEncoding::input_planes(int64_t height, int64_t width, const at::D
   auto y_grid = yn.view({height, 1}).expand({height, width});
   auto d = (x_grid * x_grid + y_grid * y_grid).sqrt();
   at::Tensor x = x_grid, y = y_grid;
-  if (options_.coordinates == "pixels") {
+  if (options_.coordinates == Coordinates::kPixels) {
     // The original's raw pixel indices 0..S−1 of the model's grid, at any rendering size.
     const auto& s = options_.shape;
     x = (x_grid + 1.0) * (0.5 * static_cast<double>(s.width - 1));
@@ -191,7 +191,7 @@ at::Tensor CppnEncoding::render(const GenomeBatch& genomes, int64_t height, int6
   // Three bytes read as OpenCV 8-bit HLS (or HSV): hue byte × 2 degrees, wrapping past 180.
   auto hue = (outputs.select(1, 0) * 255.0).round_().mul_(2.0).remainder_(360.0).div_(360.0);
   auto planes = at::stack({hue, outputs.select(1, 1), outputs.select(1, 2)}, 1);
-  auto rgb = options_.color_space == "hsv" ? hsv_to_rgb(planes) : hls_to_rgb(planes);
+  auto rgb = options_.color_space == ColorSpace::kHsv ? hsv_to_rgb(planes) : hls_to_rgb(planes);
   return rgb.mul_(255.0).round_().clamp_(0.0, 255.0).div_(255.0);
 }
 

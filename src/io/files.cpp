@@ -67,6 +67,23 @@ std::string read_file(const std::string& path) {
   return buffer.str();
 }
 
+std::string read_file(const std::string& path, std::size_t max_bytes) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) io_error(path, "read", errno ? errno : ENOENT);
+  std::string out;
+  char buffer[1 << 16];
+  while (in) {
+    in.read(buffer, sizeof buffer);
+    out.append(buffer, static_cast<std::size_t>(in.gcount()));
+    if (out.size() > max_bytes) {
+      throw Error(ErrorKind::kIo, "'" + path + "' is larger than " + std::to_string(max_bytes) +
+                                      " bytes, the most this kind of file may hold. Fix: pass the right file.");
+    }
+  }
+  if (in.bad()) io_error(path, "read", errno ? errno : EIO);
+  return out;
+}
+
 void make_directories(const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);

@@ -25,8 +25,8 @@ std::optional<nlohmann::json> genome_to_json(const Encoding& encoding, const Gen
   nlohmann::json j = {{"fool_genome", 1},
                       {"encoding", "cppn"},
                       {"image", {{"channels", o.shape.channels}, {"height", o.shape.height}, {"width", o.shape.width}}},
-                      {"color_space", o.color_space},
-                      {"coordinates", o.coordinates}};
+                      {"color_space", enum_name(o.color_space)},
+                      {"coordinates", enum_name(o.coordinates)}};
   j["activations"] = nlohmann::json::array();
   for (auto a : cppn->activations()) j["activations"].push_back(activation_name(a));
   j["nodes"] = nlohmann::json::array();
@@ -63,8 +63,11 @@ LoadedGenome genome_from_json(const nlohmann::json& j, const std::string& source
     const auto& image = j.at("image");
     options.shape = {image.at("channels").get<int64_t>(), image.at("height").get<int64_t>(),
                      image.at("width").get<int64_t>()};
-    options.color_space = j.at("color_space").get<std::string>();
-    options.coordinates = j.at("coordinates").get<std::string>();
+    // Checked here, once: "HSV" or "rgb" is refused, never drawn as another colour space.
+    options.color_space = enum_from_name<ColorSpace>(j.at("color_space").get<std::string>(),
+                                                     "genome '" + source + "': color_space", ErrorKind::kIo);
+    options.coordinates = enum_from_name<Coordinates>(j.at("coordinates").get<std::string>(),
+                                                      "genome '" + source + "': coordinates", ErrorKind::kIo);
     std::string names;
     for (const auto& a : j.at("activations")) names += (names.empty() ? "" : ",") + a.get<std::string>();
     options.activations = names;

@@ -58,56 +58,15 @@ RunDirectory RunDirectory::create(const std::string& path, bool force) {
   return dir;
 }
 
-RunDirectory RunDirectory::reopen(const std::string& path, int64_t last_generation) {
+RunDirectory RunDirectory::reopen(const std::string& path) {
   if (!fs::is_directory(path)) {
     throw Error(ErrorKind::kIo, "run directory '" + path + "' does not exist. Fix: pass the --out of a fool run.");
   }
-  RunDirectory dir(path);
-  const auto file = (fs::path(path) / "progress.csv").string();
-  std::string kept;
-  if (fs::exists(file) && last_generation >= 0) {
-    std::istringstream in(read_file(file));
-    std::string line;
-    std::getline(in, line);
-    kept = line + "\n";
-    while (std::getline(in, line)) {
-      // A row is kept only when complete (9 fields) and not past the checkpoint.
-      if (std::count(line.begin(), line.end(), ',') != 8) break;
-      if (std::stoll(line.substr(0, line.find(','))) > last_generation) break;
-      kept += line + "\n";
-    }
-  }
-  if (!kept.empty()) {
-    write_file_atomic(file, kept);
-    dir.progress_.open(file, std::ios::out | std::ios::app);
-    if (!dir.progress_) throw Error(ErrorKind::kIo, "cannot append to '" + file + "'. Fix: check permissions.");
-  } else {
-    std::error_code ec;
-    fs::remove(file, ec);
-  }
-  return dir;
+  return RunDirectory(path);
 }
 
 void RunDirectory::write_json(const std::string& name, const nlohmann::json& j) const {
   write_file_atomic((fs::path(path_) / name).string(), j.dump(2) + "\n");
-}
-
-void RunDirectory::append_progress(const GenerationStats& s) {
-  if (!progress_.is_open()) {
-    const auto file = (fs::path(path_) / "progress.csv").string();
-    progress_.open(file, std::ios::out | std::ios::trunc);
-    if (!progress_) throw Error(ErrorKind::kIo, "cannot write '" + file + "'. Fix: choose a writable --out.");
-    progress_ << "generation,evaluations,seconds,min,median,mean,max,filled,replacements\n";
-  }
-  char row[256];
-  std::snprintf(row, sizeof row, "%lld,%lld,%.4f,%.8f,%.8f,%.8f,%.8f,%lld,%lld\n",
-                static_cast<long long>(s.generation), static_cast<long long>(s.evaluations), s.seconds, s.min,
-                s.median, s.mean, s.max, static_cast<long long>(s.filled), static_cast<long long>(s.replacements));
-  progress_ << row;
-  progress_.flush();
-  if (!progress_) {
-    throw Error(ErrorKind::kIo, "cannot append to '" + path_ + "/progress.csv' (disk full?). Fix: free some space.");
-  }
 }
 
 std::string RunDirectory::elite_file_name(const EliteTable& table, std::size_t i) {
@@ -166,9 +125,9 @@ nlohmann::json fractions_at_least(const std::vector<double>& confidence) {
   return out;
 }
 
-nlohmann::json make_summary(const EliteTable& table, const nlohmann::json& identity, const GenerationStats& last) {
+nlohmann::json make_summary(const EliteTable& table, const nlohmann::json& identity, const ProgressRecord& last) {
   nlohmann::json s;
-  for (const char* key : {"model", "model_sha256", "encoding", "seed", "device"}) s[key] = identity.at(key);
+  for (const char* key : {"model", "model_sha256", "search", "encoding", "seed", "device"}) s[key] = identity.at(key);
   s["generations"] = last.generation + 1;  // generations run, generation 0 included (as --generations)
   s["evaluations"] = last.evaluations;
   s["seconds"] = last.seconds;

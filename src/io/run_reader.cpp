@@ -9,6 +9,7 @@
 #include "fool/io/csv.h"
 #include "fool/io/files.h"
 #include "fool/io/images.h"
+#include "fool/io/progress_csv.h"
 #include "fool/util/error.h"
 
 namespace fool {
@@ -106,28 +107,6 @@ std::vector<ClassResult> read_archive_csv(const std::string& file) {
   return out;
 }
 
-std::vector<ProgressRow> read_progress_csv(const std::string& file) {
-  std::vector<ProgressRow> out;
-  const auto rows = read_csv_file(
-      file, {"generation", "evaluations", "seconds", "min", "median", "mean", "max", "filled", "replacements"});
-  for (std::size_t r = 0; r < rows.size(); ++r) {
-    const auto& f = rows[r];
-    ProgressRow p;
-    p.generation = to_integer(f[0], file, r, "generation");
-    p.evaluations = to_integer(f[1], file, r, "evaluations");
-    p.seconds = to_number(f[2], file, r, "seconds");
-    p.min = to_number(f[3], file, r, "min");
-    p.median = to_number(f[4], file, r, "median");
-    p.mean = to_number(f[5], file, r, "mean");
-    p.max = to_number(f[6], file, r, "max");
-    p.filled = to_integer(f[7], file, r, "filled");
-    p.replacements = to_integer(f[8], file, r, "replacements");
-    out.push_back(p);
-  }
-  if (out.empty()) malformed(file, "has no rows");
-  return out;
-}
-
 /// elites/<class>_<label>_<confidence>.png for every archive row, matched by the class index that
 /// starts the file name (RunDirectory::elite_file_name).
 std::vector<std::string> find_elite_images(const std::string& dir, const std::vector<ClassResult>& archive) {
@@ -170,6 +149,7 @@ RunSummary parse_summary(const nlohmann::json& j, const std::string& file) {
                                                                                 : "";
   s.encoding = json_field<std::string>(j, "encoding", file);
   s.device = j.contains("device") && j["device"].is_string() ? j["device"].get<std::string>() : "";
+  if (j.contains("search")) s.search = json_field<std::string>(j, "search", file);
   s.seed = json_field<int64_t>(j, "seed", file);
   s.generations = json_field<int64_t>(j, "generations", file);
   s.evaluations = json_field<int64_t>(j, "evaluations", file);
@@ -241,7 +221,10 @@ RunData read_run(const std::string& dir, unsigned parts) {
   if (run.model_name.empty()) run.model_name = run.summary.model;
   if (parts & (kRunArchive | kRunElites)) run.archive = read_archive_csv(file("archive.csv"));
   if (parts & kRunElites) run.elite_images = find_elite_images(dir, run.archive);
-  if (parts & kRunProgress) run.progress = read_progress_csv(file("progress.csv"));
+  if (parts & kRunProgress) {
+    const std::string path = file("progress.csv");
+    run.progress = parse_progress_csv(read_existing(path), path);
+  }
   return run;
 }
 

@@ -3,7 +3,7 @@
 
 #include "support/cli_support.h"
 #include "support/test_support.h"
-#include "fool/evo/run_config.h"
+#include "fool/run/run_config.h"
 
 namespace fool::test {
 namespace {
@@ -69,9 +69,9 @@ TEST(ConfigFile, PopulationDefaultsToThePapers) {
   ASSERT_EQ(r.exit_code, 0) << r.describe();
   EXPECT_EQ(read_json(tmp / "run/config.json").at("settings").at("population"), 200);
   EXPECT_EQ(read_json(tmp / "run/summary.json").at("evaluations"), 400);
-  EXPECT_EQ(paper_population("cppn", 3), 400);  // the paper's ImageNet CPPN run
-  EXPECT_EQ(paper_population("cppn", 1), 200);
-  EXPECT_EQ(paper_population("direct", 3), 200);
+  EXPECT_EQ(default_population("cppn", 3), 400);  // the paper's ImageNet CPPN run
+  EXPECT_EQ(default_population("cppn", 1), 200);
+  EXPECT_EQ(default_population("direct", 3), 200);
 }
 
 }  // namespace

@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 const std::vector<std::string> kSummaryFields = {
     "classes",         "device",          "encoding", "evaluations",       "evaluations_per_second",
     "fraction_at_least", "generations",   "median_confidence", "min_confidence", "model",
-    "model_sha256",    "seconds",         "seed"};
+    "model_sha256",    "search",          "seconds",         "seed"};
 
 /// Median as torch.quantile(…, 0.5) takes it: the mean of the two middle values for an even count.
 double median(std::vector<double> v) {
@@ -93,6 +93,7 @@ TEST(FoolRun, WritesEveryOutputOfTheRunDirectory) {
   EXPECT_EQ(summary.at("model"), "bundled:lenet_mnist");
   EXPECT_EQ(summary.at("model_sha256"), bundled_sha);
   EXPECT_EQ(summary.at("encoding"), "direct");
+  EXPECT_EQ(summary.at("search"), "map-elites");
   EXPECT_EQ(summary.at("seed"), 3);
   EXPECT_EQ(summary.at("device"), "cpu");
   EXPECT_EQ(summary.at("generations"), 12) << "generations run, generation 0 included, as --generations counts";

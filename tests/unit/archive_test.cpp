@@ -1,8 +1,8 @@
 // MAP-Elites insertion with one cell per class (PAPER.md §1.2).
 #include <gtest/gtest.h>
 
-#include "fool/evo/archive.h"
-#include "fool/evo/random.h"
+#include "fool/search/archive.h"
+#include "fool/search/random.h"
 
 namespace fool {
 namespace {

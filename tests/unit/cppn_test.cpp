@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "fool/encoding/cppn.h"
-#include "fool/evo/random.h"
+#include "fool/search/random.h"
 #include "fool/util/error.h"
 
 namespace fool {
@@ -19,7 +19,7 @@ CppnEncoding make_cppn(const ImageShape& shape, const std::string& coordinates =
                        const std::string& activations = "sine,sigmoid,gaussian,linear") {
   EncodingOptions options;
   options.shape = shape;
-  options.coordinates = coordinates;
+  options.coordinates = enum_from_name<Coordinates>(coordinates, "coordinates");
   options.activations = activations;
   return CppnEncoding(options);
 }

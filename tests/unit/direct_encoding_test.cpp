@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "fool/encoding/direct.h"
-#include "fool/evo/random.h"
+#include "fool/search/random.h"
 
 namespace fool {
 namespace {

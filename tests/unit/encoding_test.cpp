@@ -7,7 +7,7 @@
 #include <tuple>
 
 #include "fool/encoding/encoding.h"
-#include "fool/evo/random.h"
+#include "fool/search/random.h"
 #include "fool/util/error.h"
 
 namespace fool {

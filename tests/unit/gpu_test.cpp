@@ -4,8 +4,8 @@
 
 #include "fool/encoding/cppn.h"
 #include "fool/encoding/direct.h"
-#include "fool/evo/map_elites.h"
-#include "fool/evo/random.h"
+#include "fool/search/map_elites.h"
+#include "fool/search/random.h"
 #include "fool/util/error.h"
 
 namespace fool {
@@ -79,10 +79,10 @@ TEST(Gpu, SearchRunsOnTheDeviceAndIsDeterministic) {
     options.shape = model.info().input;
     const auto encoding = make_encoding(name, options);
     auto run = [&] {
-      MapElites search(model, *encoding, at::arange(10, at::TensorOptions(cuda).dtype(at::kLong)), {1024, 0},
-                       make_generator(cuda, 5));
-      search.initialise();
-      for (int g = 0; g < 20; ++g) search.step();
+      const Scorer scorer(model, ScoringOptions{});
+      MapElites search(SearchContext{&scorer, encoding.get(), at::arange(10, at::TensorOptions(cuda).dtype(at::kLong)),
+                                     1024, 0, make_generator(cuda, 5)});
+      for (int g = 0; g < 21; ++g) search.step(g);
       EXPECT_TRUE(search.archive().confidence().is_cuda());
       return search.archive().confidence().to(kCpu);
     };

@@ -73,8 +73,8 @@ TEST(Summary, HasExactlyTheDocumentedFields) {
   table.confidence = {0.5, 0.9};
   table.generation = {0, 3};
   const nlohmann::json identity = {
-      {"model", "m.pt"}, {"model_sha256", "00"}, {"encoding", "direct"}, {"seed", 4}, {"device", "cpu"}};
-  GenerationStats last;
+      {"model", "m.pt"}, {"model_sha256", "00"}, {"search", "map-elites"}, {"encoding", "direct"}, {"seed", 4}, {"device", "cpu"}};
+  ProgressRecord last;
   last.generation = 3;
   last.evaluations = 800;
   last.seconds = 2.0;
@@ -84,7 +84,7 @@ TEST(Summary, HasExactlyTheDocumentedFields) {
   std::sort(keys.begin(), keys.end());
   EXPECT_EQ(keys, (std::vector<std::string>{"classes", "device", "encoding", "evaluations", "evaluations_per_second",
                                             "fraction_at_least", "generations", "median_confidence", "min_confidence",
-                                            "model", "model_sha256", "seconds", "seed"}));
+                                            "model", "model_sha256", "search", "seconds", "seed"}));
   EXPECT_EQ(s.at("generations"), 4) << "generations 0..3 were run";
   EXPECT_EQ(s.at("evaluations"), 800);
   EXPECT_DOUBLE_EQ(s.at("evaluations_per_second").get<double>(), 400.0);

@@ -2,8 +2,9 @@
 #include <gtest/gtest.h>
 
 #include "fool/encoding/encoding.h"
-#include "fool/evo/map_elites.h"
-#include "fool/evo/random.h"
+#include "fool/run/progress.h"
+#include "fool/search/map_elites.h"
+#include "fool/search/random.h"
 
 namespace fool {
 namespace {
@@ -17,7 +18,7 @@ const Model& bundled() {
 
 struct SearchResult {
   at::Tensor confidence, generation, genes;
-  std::vector<GenerationStats> stats;
+  std::vector<ProgressRecord> stats;
 };
 
 SearchResult search(const std::string& encoding_name, uint64_t seed, int64_t generations, int64_t population = 40,
@@ -25,10 +26,18 @@ SearchResult search(const std::string& encoding_name, uint64_t seed, int64_t gen
   EncodingOptions options;
   options.shape = bundled().info().input;
   const auto encoding = make_encoding(encoding_name, options);
-  MapElites me(bundled(), *encoding, at::arange(10, at::kLong), {population, batch_size}, make_generator(kCpu, seed));
+  const Scorer scorer(bundled(), ScoringOptions{});
+  SearchContext context{&scorer, encoding.get(), at::arange(10, at::kLong), population, batch_size,
+                        make_generator(kCpu, seed)};
+  MapElites me(context);
   SearchResult result;
-  result.stats.push_back(me.initialise());
-  while (me.generation() + 1 < generations) result.stats.push_back(me.step());
+  int64_t evaluations = 0;
+  for (int64_t g = 0; g < generations; ++g) {
+    const auto step = me.step(g);
+    evaluations += step.evaluations;
+    result.stats.push_back(progress_record(me.archive(), g, evaluations, 0.001 * static_cast<double>(g),
+                                           step.replacements));
+  }
   result.confidence = me.archive().confidence().clone();
   result.generation = me.archive().generation().clone();
   result.genes = encoding->render(me.archive().genomes());

@@ -2,7 +2,7 @@
 // (the paper's DNN A and DNN B), on real MNIST digits.
 #include <gtest/gtest.h>
 
-#include "fool/evo/random.h"
+#include "fool/search/random.h"
 #include "fool/model/model.h"
 #include "fool/util/error.h"
 #include "fool/util/sha256.h"

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "fool/encoding/mutation.h"
-#include "fool/evo/random.h"
+#include "fool/search/random.h"
 
 namespace fool {
 namespace {

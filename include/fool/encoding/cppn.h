@@ -43,6 +43,7 @@ class CppnEncoding : public Encoding {
  public:
   explicit CppnEncoding(const EncodingOptions& options);
   std::string name() const override { return "cppn"; }
+  bool padded() const override { return true; }
   GenomeBatch random(int64_t n, at::Generator& gen, const at::Device& device) const override;
   GenomeBatch mutate(const GenomeBatch& parents, at::Generator& gen, int64_t generation) const override;
   using Encoding::render;

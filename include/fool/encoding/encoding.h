@@ -10,8 +10,32 @@
 
 #include "fool/encoding/genomes.h"
 #include "fool/model/model.h"
+#include "fool/util/enum_names.h"
 
 namespace fool {
+
+/// How a CPPN's three colour outputs are read (PAPER.md §1.4): as OpenCV 8-bit HLS like the
+/// original code, or as HSV as the paper's text says.
+enum class ColorSpace { kHls, kHsv };
+/// A CPPN's x, y inputs: [−1, 1] across the image, or the original code's raw pixel indices.
+enum class Coordinates { kNormalized, kPixels };
+
+template <>
+struct EnumNames<ColorSpace> {
+  static const std::vector<std::pair<ColorSpace, std::string>>& list() {
+    static const std::vector<std::pair<ColorSpace, std::string>> names = {{ColorSpace::kHls, "hls"},
+                                                                          {ColorSpace::kHsv, "hsv"}};
+    return names;
+  }
+};
+template <>
+struct EnumNames<Coordinates> {
+  static const std::vector<std::pair<Coordinates, std::string>>& list() {
+    static const std::vector<std::pair<Coordinates, std::string>> names = {{Coordinates::kNormalized, "normalized"},
+                                                                           {Coordinates::kPixels, "pixels"}};
+    return names;
+  }
+};
 
 /// Settings every encoding may read; each encoding documents which ones it uses.
 struct EncodingOptions {
@@ -19,8 +43,8 @@ struct EncodingOptions {
   double mutation_rate = 0.1;    ///< per gene / per weight (PAPER.md §1.3, §1.4)
   double mutation_eta = 15.0;    ///< polynomial mutation strength η_m
   int64_t halve_every = 1000;    ///< direct: halve the rate every N generations (paper's text); 0: never
-  std::string color_space = "hls";   ///< CPPN colour outputs: "hls" (original code) or "hsv" (paper's text)
-  std::string coordinates = "normalized";  ///< CPPN x,y inputs: "normalized" [-1,1] or "pixels" (original)
+  ColorSpace color_space = ColorSpace::kHls;          ///< CPPN colour outputs
+  Coordinates coordinates = Coordinates::kNormalized;  ///< CPPN x,y inputs
   std::string activations = "sine,sigmoid,gaussian,linear";  ///< CPPN activation set
 };
 
@@ -29,6 +53,9 @@ class Encoding {
   virtual ~Encoding() = default;
   virtual std::string name() const = 0;
   const EncodingOptions& options() const { return options_; }
+  /// True when genomes are padded to a capacity that varies between batches (zero: absent; see
+  /// genomes.h), false when every genome of the encoding has the same fixed shape.
+  virtual bool padded() const { return false; }
 
   /// `n` random genomes (the initial population) on `device`.
   virtual GenomeBatch random(int64_t n, at::Generator& gen, const at::Device& device) const = 0;
@@ -53,6 +80,10 @@ using EncodingFactory = std::function<std::unique_ptr<Encoding>(const EncodingOp
 std::vector<std::string> encoding_names();
 /// Builds the encoding registered under `name`; throws fool::Error (kUsage) listing the names.
 std::unique_ptr<Encoding> make_encoding(const std::string& name, const EncodingOptions& options);
+/// The paper's offspring per generation for the encoding registered under `name` on a model with
+/// `channels` input channels (PAPER.md §1.1: 200; 400 for its ImageNet CPPN run). Throws
+/// fool::Error (kUsage) for an unknown name.
+int64_t default_population(const std::string& name, int64_t channels);
 
 /// 8-bit quantisation shared by every encoding: floor(|v|·255)/255 clipped to [0,1], as the
 /// original code's int(|g|·255) (PAPER.md §1.3).

@@ -2,7 +2,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "fool/evo/run_config.h"
+#include "fool/run/run_config.h"
 
 namespace fool {
 

@@ -1,19 +1,18 @@
 #pragma once
 // One directory per run (PAPER.md §5 modernised):
 //   config.json    effective settings, versions, device, model and its sha256, seed
-//   progress.csv   a row per generation (the original bestfit.dat)
+//   progress.csv   a row per generation (the original bestfit.dat; io/progress_csv.h)
 //   elites/        one PNG per class at the model's resolution (and its genome .json for CPPN),
 //                  elites/large/ upscaled copies for viewing
 //   snapshots/gen_NNNNNN/  the same, every --dump-every generations
 //   archive.csv, summary.json   the final archive and the machine-readable result
 #include <ATen/ATen.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include "fool/evo/map_elites.h"
+#include "fool/run/progress.h"
 
 namespace fool {
 
@@ -32,14 +31,11 @@ class RunDirectory {
   /// Creates the directory; refuses an existing non-empty one unless `force`. Throws fool::Error
   /// (kIo) naming the directory and the fix.
   static RunDirectory create(const std::string& path, bool force);
-  /// Reopens a run directory to continue it: progress.csv keeps only the rows up to
-  /// `last_generation` (−1: none), rewritten atomically, and further rows are appended.
-  static RunDirectory reopen(const std::string& path, int64_t last_generation);
+  /// Reopens the run directory of a run to continue it; throws fool::Error (kIo) when it is not one.
+  static RunDirectory reopen(const std::string& path);
 
   const std::string& path() const { return path_; }
   void write_json(const std::string& name, const nlohmann::json& j) const;
-  /// Appends a row to progress.csv (header on first use); flushed every row.
-  void append_progress(const GenerationStats& stats);
   /// Writes elites/ (replacing the previous set as a whole) or a snapshot directory.
   void write_elites(const EliteTable& table, const std::string& subdir) const;
   void write_archive_csv(const EliteTable& table) const;
@@ -50,11 +46,11 @@ class RunDirectory {
  private:
   explicit RunDirectory(std::string path) : path_(std::move(path)) {}
   std::string path_;
-  std::ofstream progress_;
 };
 
 /// summary.json: the fields scripts depend on (README.md documents them).
-nlohmann::json make_summary(const EliteTable& table, const nlohmann::json& identity, const GenerationStats& last);
+/// `identity` holds "model", "model_sha256", "search", "encoding", "seed" and "device".
+nlohmann::json make_summary(const EliteTable& table, const nlohmann::json& identity, const ProgressRecord& last);
 
 /// Fractions of `confidence` at or above each of the thresholds 0.99, 0.999, 0.9999.
 nlohmann::json fractions_at_least(const std::vector<double>& confidence);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "fool/io/run_directory.h"
+#include "fool/run/progress.h"
 #include "fool/model/model.h"
 
 namespace fool {
@@ -27,6 +28,7 @@ struct ClassResult {
 struct RunSummary {
   std::string source;  ///< the file read, for messages
   std::string model, model_sha256, encoding, device;
+  std::string search = "map-elites";  ///< absent from runs made before searches were plug-ins
   int64_t seed = 0;
   int64_t generations = 0;
   int64_t evaluations = 0;
@@ -38,16 +40,6 @@ struct RunSummary {
   /// in increasing threshold order.
   std::vector<std::pair<std::string, double>> fraction_at_least;
   std::vector<ClassResult> classes;
-};
-
-/// One row of progress.csv (GenerationStats as written).
-struct ProgressRow {
-  int64_t generation = 0;
-  int64_t evaluations = 0;
-  double seconds = 0;
-  double min = 0, median = 0, mean = 0, max = 0;
-  int64_t filled = 0;
-  int64_t replacements = 0;
 };
 
 /// Which files read_run reads; the others stay empty.
@@ -68,7 +60,7 @@ struct RunData {
   std::string model_name;      ///< config.json "model_info"."name", else the summary's model
   std::vector<ClassResult> archive;        ///< archive.csv rows, in file order
   std::vector<std::string> elite_images;   ///< elites/<class>_*.png for each archive row, same order
-  std::vector<ProgressRow> progress;       ///< progress.csv rows, in file order
+  std::vector<ProgressRecord> progress;    ///< progress.csv rows, in file order
 };
 
 /// True when `path` is a directory holding summary.json or archive.csv.

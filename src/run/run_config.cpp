@@ -1,6 +1,9 @@
-#include "fool/evo/run_config.h"
+#include "fool/run/run_config.h"
+
+#include <cmath>
 
 #include "fool/model/precision.h"
+#include "fool/search/search.h"
 #include "fool/util/error.h"
 
 namespace fool {
@@ -12,26 +15,22 @@ void require(bool ok, const std::string& setting, const std::string& rule) {
 
 }  // namespace
 
-int64_t paper_population(const std::string& encoding, int64_t channels) {
-  return encoding == "cppn" && channels == 3 ? 400 : 200;
-}
-
 void validate(const RunConfig& c) {
   const auto& e = c.encoding_options;
+  check_search_name(c.search);
+  make_encoding(c.encoding, e);  // throws naming the encodings; the options are checked when it is built
   require(c.generations >= 1, "generations", "must be >= 1");
   require(c.population >= 0, "population", "must be >= 1 (0: the paper's)");
-  require(c.threads >= 0, "threads", "must be >= 0 (0: every core)");
-  precision_from_name(c.precision);  // throws naming the value
+  require(c.model.threads >= 0, "threads", "must be >= 0 (0: every core)");
+  precision_from_name(c.model.precision);  // throws naming the value
   require(c.dump_every >= 0, "dump-every", "must be >= 0 (0: only at the end)");
   require(c.checkpoint_every >= 0, "checkpoint-every", "must be >= 0 (0: only at exit)");
   require(c.target_confidence >= 0 && c.target_confidence <= 1, "target-confidence", "must be in [0,1] (0: off)");
   require(c.max_evaluations >= 0, "max-evaluations", "must be >= 0 (0: off)");
   require(c.batch_size >= 0, "batch-size", "must be >= 0 (0: whole population)");
   require(e.mutation_rate >= 0 && e.mutation_rate <= 1, "mutation-rate", "must be in [0,1]");
-  require(e.mutation_eta >= 0, "mutation-eta", "must be >= 0");
+  require(e.mutation_eta >= 0 && std::isfinite(e.mutation_eta), "mutation-eta", "must be a number >= 0");
   require(e.halve_every >= 0, "halve-every", "must be >= 0 (0: never)");
-  require(e.color_space == "hls" || e.color_space == "hsv", "color-space", "must be hls or hsv");
-  require(e.coordinates == "normalized" || e.coordinates == "pixels", "coordinates", "must be normalized or pixels");
 }
 
 }  // namespace fool

@@ -1,4 +1,4 @@
-#include "fool/evo/archive.h"
+#include "fool/search/archive.h"
 
 #include "fool/util/error.h"
 

@@ -1,4 +1,4 @@
-#include "fool/evo/random.h"
+#include "fool/search/random.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Context.h>

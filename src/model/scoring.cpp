@@ -1,4 +1,4 @@
-#include "fool/evo/scoring.h"
+#include "fool/model/scoring.h"
 
 #include "fool/util/error.h"
 

@@ -6,23 +6,19 @@
 #include <string>
 
 #include "fool/encoding/encoding.h"
+#include "fool/model/model_settings.h"
 
 namespace fool {
 
 struct RunConfig {
-  std::string model;        ///< TorchScript file; empty: the bundled LeNet
-  std::string input_shape;  ///< "C,H,W" for a model without fool.json
-  std::string labels;       ///< label file (one per line) for a model without fool.json
+  ModelSettings model;            ///< which model, on which device, at which precision
+  std::string search = "map-elites";  ///< search method, from the registry (fool/search/search.h)
   std::string encoding = "direct";
   int64_t generations = 1000;    ///< generations, the random initial one (generation 0) included
-  int64_t population = 0;        ///< offspring per generation and initial genomes; 0: the paper's
-                                 ///< (200, or 400 for CPPN on a colour model: its ImageNet run)
+  int64_t population = 0;        ///< offspring per generation and initial genomes; 0: the
+                                 ///< encoding's default (the paper's: 200, 400 for CPPN in colour)
   std::string classes;           ///< e.g. "0-9" or "1,7,42"; empty: every class
   uint64_t seed = 1;
-  std::string device = "auto";   ///< auto | cpu | cuda | cuda:N
-  int threads = 0;               ///< CPU threads for LibTorch; 0: every core
-  std::string precision = "fp32";  ///< forward pass: fp32, bf16 or fp16 (autocast; fp16 on CUDA only)
-  bool channels_last = false;      ///< forward in channels-last (NHWC) memory order
   std::string out;               ///< run directory; empty: runs/<date>-<encoding>-s<seed>
   bool force = false;            ///< write into a non-empty --out
   int64_t dump_every = 100;      ///< snapshot the elites every N generations; 0: only at the end
@@ -36,22 +32,18 @@ struct RunConfig {
 };
 
 /// Visits every setting as (name, field, help). The one list of names: the command line's options,
-/// the --config file's keys and config.json's "settings" all come from it.
+/// the --config file's keys and config.json's "settings" all come from it. Fields are integers,
+/// floating point, strings, bools, or enums with EnumNames (fool/util/enum_names.h).
 template <class Visitor>
 void for_each_setting(RunConfig& c, Visitor&& visit) {
   auto& e = c.encoding_options;
-  visit("model", c.model, "TorchScript model file (empty: the bundled LeNet)");
-  visit("input-shape", c.input_shape, "C,H,W of a model without fool.json");
-  visit("labels", c.labels, "label file, one per line, for a model without fool.json");
-  visit("encoding", c.encoding, "genome encoding");
+  for_each_model_setting(c.model, visit);
+  visit("search", c.search, "search method: map-elites (the paper's), or another registered one");
+  visit("encoding", c.encoding, "genome encoding: direct or cppn");
   visit("generations", c.generations, "generations, the random initial one included (evaluations = generations x population)");
   visit("population", c.population, "initial genomes and offspring per generation (0: the paper's, 200; 400 for CPPN on colour models)");
   visit("classes", c.classes, "target classes, e.g. 0-9 or 1,7,42 (empty: all)");
   visit("seed", c.seed, "random seed");
-  visit("device", c.device, "auto, cpu, cuda or cuda:N");
-  visit("threads", c.threads, "CPU threads (0: every core)");
-  visit("precision", c.precision, "forward pass arithmetic: fp32, bf16 or fp16 (autocast; fp16 on CUDA only)");
-  visit("channels-last", c.channels_last, "forward in channels-last (NHWC) memory order: faster convolutions on some hardware");
   visit("out", c.out, "run directory (empty: runs/<time>-<encoding>-s<seed>)");
   visit("force", c.force, "write into a non-empty --out");
   visit("dump-every", c.dump_every, "snapshot the elites every N generations (0: only at the end)");
@@ -69,12 +61,8 @@ void for_each_setting(RunConfig& c, Visitor&& visit) {
   visit("activations", e.activations, "CPPN activation set, comma-separated");
 }
 
-/// The paper's offspring per generation (PAPER.md §1.1): 400 for its ImageNet CPPN run (colour
-/// images), 200 otherwise.
-int64_t paper_population(const std::string& encoding, int64_t channels);
-
-/// Checks ranges and names that the type alone does not; throws fool::Error (kUsage) naming the
-/// setting and the fix.
+/// Checks ranges and names that the type alone does not (the search and encoding names against
+/// their registries); throws fool::Error (kUsage) naming the setting and the fix.
 void validate(const RunConfig& c);
 
 }  // namespace fool

@@ -1,0 +1,97 @@
+#pragma once
+// A search method, in the batched ask/tell form of libcmaes and pyribs: ask() gives the next
+// batch of genomes, the run scores them (render, then one chunked forward), tell() takes their
+// probabilities. step() is that composition. MAP-Elites (PAPER.md §1.2) is one search; others
+// register by name the way the encodings do, and the run loop, checkpoints and `fool bench` serve
+// them all without a change.
+//
+// Every search keeps the archive the run reports: one cell per target class holding the best
+// genome found for it. Its state (archive, generator, state()) is what a checkpoint saves, so a
+// resumed run continues exactly.
+#include <ATen/ATen.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fool/encoding/encoding.h"
+#include "fool/model/scoring.h"
+#include "fool/search/archive.h"
+
+namespace fool {
+
+/// What every search is built from. The scorer (and its model) and the encoding must outlive it.
+struct SearchContext {
+  const Scorer* scorer = nullptr;
+  const Encoding* encoding = nullptr;
+  at::Tensor targets;         ///< int64 [T] class indices on the model's device; cell j is class targets[j]
+  int64_t population = 200;   ///< genomes per ask()
+  int64_t batch_size = 1024;  ///< forward chunk size (0: a whole batch at once)
+  at::Generator generator;    ///< the run's one generator, on the model's device
+};
+
+/// Named tensors that a search checkpoints beyond its archive and the generator (scalars as 0-d
+/// tensors, on the CPU when saved).
+using SearchState = std::map<std::string, at::Tensor>;
+
+class Search {
+ public:
+  virtual ~Search() = default;
+  /// The name it is registered under ("map-elites", ...).
+  virtual std::string name() const = 0;
+
+  /// The next genomes to score, on the model's device; generation 0 asks for the initial ones.
+  virtual GenomeBatch ask(int64_t generation) = 0;
+  /// The probabilities [N,K] of the N genomes of the last ask(). Returns the number of archive
+  /// cells they replaced.
+  virtual int64_t tell(const GenomeBatch& genomes, const at::Tensor& probabilities, int64_t generation) = 0;
+
+  /// State beyond the archive and the generator, for checkpoints (default: none).
+  virtual SearchState state() const { return {}; }
+  /// Puts back what state() gave; throws fool::Error (kCheckpoint) when an entry is missing.
+  virtual void restore_state(const SearchState& state) {}
+
+  /// The images the scorer sees: [N,C,h,w] in [0,1] at the scorer's render size, 8-bit values.
+  at::Tensor render(const GenomeBatch& genomes) const;
+  /// [N,K] probabilities of `images`, in forward chunks of context().batch_size.
+  at::Tensor predict(const at::Tensor& images) const;
+
+  struct Step {
+    int64_t evaluations = 0;   ///< genomes scored (one forward pass each)
+    int64_t replacements = 0;  ///< archive cells replaced
+  };
+  /// One generation: ask, render, predict, tell.
+  Step step(int64_t generation);
+
+  const Archive& archive() const { return archive_; }
+  Archive& archive() { return archive_; }
+  at::Generator& generator() { return context_.generator; }
+  const SearchContext& context() const { return context_; }
+  const Encoding& encoding() const { return *context_.encoding; }
+  const Scorer& scorer() const { return *context_.scorer; }
+
+ protected:
+  /// Checks the context (scorer, encoding, a positive population); throws kInternal otherwise.
+  explicit Search(SearchContext context);
+  SearchContext context_;
+  Archive archive_;
+};
+
+using SearchFactory = std::function<std::unique_ptr<Search>(const SearchContext&)>;
+
+/// Adds a search to the registry (the built-in ones register themselves; tests and later methods
+/// call this). Throws fool::Error (kInternal) for a name already taken.
+void register_search(const std::string& name, const std::string& description, SearchFactory factory);
+/// Every registered name, in registration order ("map-elites" first).
+std::vector<std::string> search_names();
+/// One line per search, "name: description", for --help.
+std::string describe_searches();
+/// Builds the search registered under `name`; throws fool::Error (kUsage) listing the names.
+std::unique_ptr<Search> make_search(const std::string& name, const SearchContext& context);
+/// Throws fool::Error (kUsage) listing the names unless `name` is registered.
+void check_search_name(const std::string& name);
+
+}  // namespace fool

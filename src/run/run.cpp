@@ -1,0 +1,113 @@
+#include "fool/run/run.h"
+
+#include <ATen/Parallel.h>
+#include <spdlog/spdlog.h>
+#include <torch/version.h>
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+
+#include "fool/io/files.h"
+#include "fool/io/json.h"
+#include "fool/io/run_directory.h"
+#include "fool/model/classes.h"
+#include "fool/run/checkpoint.h"
+#include "fool/run/reporters.h"
+#include "fool/run/run_loop.h"
+#include "fool/search/random.h"
+#include "fool/util/error.h"
+#include "fool/util/version.h"
+
+namespace fool {
+
+int execute_run(RunConfig c, RunMode mode, const std::atomic<int>* stop_signal) {
+  validate(c);
+  const bool resume = mode == RunMode::kResume;
+  const std::string checkpoint_path = (std::filesystem::path(c.out) / kCheckpointFile).string();
+  if (resume && !std::filesystem::exists(checkpoint_path)) {
+    throw Error(ErrorKind::kCheckpoint, "'" + c.out + "' has no " + kCheckpointFile +
+                                            " to resume from (the run stopped before its first generation ended). "
+                                            "Fix: start it again with fool run --out " + c.out + " --force.");
+  }
+  const Model model = load_model(c.model);
+  const at::Device device = model.device();
+  const auto classes = parse_classes(c.classes, model.num_classes());
+  if (c.population == 0) c.population = default_population(c.encoding, model.info().input.channels);
+  if (c.max_evaluations > 0 && c.max_evaluations < c.population) {
+    throw Error(ErrorKind::kUsage, "--max-evaluations " + std::to_string(c.max_evaluations) +
+                                       " is less than one generation of " + std::to_string(c.population) +
+                                       " (generation 0 scores the whole population). Fix: --max-evaluations " +
+                                       std::to_string(c.population) + " or more, or a smaller --population.");
+  }
+  const Scorer scorer(model, {c.crops, c.render_size});
+  // Genomes live at the rendering resolution (the paper's ImageNet genomes are 256x256 for 227 crops).
+  c.encoding_options.shape = {model.info().input.channels, scorer.render_height(), scorer.render_width()};
+  const auto encoding = make_encoding(c.encoding, c.encoding_options);
+  const nlohmann::json settings = settings_to_json(c);
+  const CheckpointIdentity identity{settings.dump(), model.info().sha256, c.encoding, c.search};
+
+  SearchContext context;
+  context.scorer = &scorer;
+  context.encoding = encoding.get();
+  context.targets = at::tensor(classes, at::kLong).to(device);
+  context.population = c.population;
+  context.batch_size = c.batch_size;
+  context.generator = make_generator(device, c.seed);
+  const auto search = make_search(c.search, context);
+
+  std::optional<ProgressRecord> resumed_from;
+  if (resume) {
+    const Checkpoint checkpoint = decode_checkpoint(read_file(checkpoint_path), checkpoint_path);
+    restore_checkpoint(*search, checkpoint, identity, checkpoint_path);
+    resumed_from = progress_record(search->archive(), checkpoint.generation, checkpoint.evaluations,
+                                   checkpoint.seconds, 0);
+  }
+  const RunDirectory dir = resume ? RunDirectory::reopen(c.out) : RunDirectory::create(c.out, c.force);
+
+  const nlohmann::json run_identity = {{"model", model.info().source},
+                                       {"model_sha256", model.info().sha256},
+                                       {"search", c.search},
+                                       {"encoding", c.encoding},
+                                       {"seed", c.seed},
+                                       {"device", device.str()}};
+  nlohmann::json config = run_identity;
+  config["fool_version"] = version();
+  config["git_revision"] = git_revision();
+  config["libtorch_version"] = TORCH_VERSION;
+  config["threads"] = at::get_num_threads();
+  config["model_info"] = {{"name", model.info().name},
+                          {"input", {model.info().input.channels, model.info().input.height, model.info().input.width}},
+                          {"classes", model.num_classes()},
+                          {"parameters", model.info().parameters},
+                          {"buffers", model.info().buffers}};
+  config["settings"] = settings;
+  dir.write_json("config.json", config);
+  if (resume) {
+    spdlog::info("resuming {} at generation {} ({} evaluations)", c.out, resumed_from->generation,
+                 resumed_from->evaluations);
+  } else {
+    spdlog::info("{} on {} ({} threads): {} search, {} encoding, {} classes, {} generations of {} -> {}",
+                 model.info().source, device.str(), at::get_num_threads(), c.search, c.encoding,
+                 classes.size(), c.generations, c.population, c.out);
+  }
+
+  const auto& labels = model.info().labels;
+  ProgressCsvReporter progress(dir);
+  SnapshotReporter snapshots(dir, c.dump_every, labels);
+  CheckpointReporter checkpoints(checkpoint_path, identity, c.checkpoint_every);
+  ResultsReporter results(dir, run_identity, labels);
+  ConsoleReporter console(c.generations, labels);
+  const StopRules stop{c.generations, c.target_confidence, c.max_evaluations, stop_signal};
+  const RunOutcome outcome = run_loop(*search, stop, {&progress, &snapshots, &checkpoints, &results, &console},
+                                      resumed_from ? &*resumed_from : nullptr);
+  if (outcome.signal != 0) {
+    spdlog::warn("interrupted at generation {}: outputs and checkpoint written; continue with: fool resume {}",
+                 outcome.last.generation, c.out);
+    return 128 + outcome.signal;
+  }
+  spdlog::info("elites in {}/elites, summary in {}/summary.json", c.out, c.out);
+  return 0;
+}
+
+}  // namespace fool

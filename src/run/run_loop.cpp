@@ -1,0 +1,73 @@
+#include "fool/run/run_loop.h"
+
+#include <chrono>
+#include <optional>
+
+#include "fool/util/error.h"
+
+namespace fool {
+namespace {
+
+double now_seconds() {
+  using clock = std::chrono::steady_clock;
+  return std::chrono::duration<double>(clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+std::string stop_reason_name(StopReason reason) {
+  switch (reason) {
+    case StopReason::kGenerations: return "generations";
+    case StopReason::kTargetConfidence: return "target-confidence";
+    case StopReason::kMaxEvaluations: return "max-evaluations";
+    case StopReason::kSignal: return "signal";
+  }
+  return "unknown";
+}
+
+RunOutcome run_loop(Search& search, const StopRules& stop, const std::vector<Reporter*>& reporters,
+                    const ProgressRecord* resumed_from) {
+  const double started = now_seconds();
+  const double seconds_before = resumed_from ? resumed_from->seconds : 0.0;
+  const auto seconds = [&] { return seconds_before + (now_seconds() - started); };
+  for (auto* r : reporters) r->begin(search, resumed_from);
+
+  ProgressRecord record;
+  const auto run_generation = [&](int64_t generation, int64_t evaluations_before) {
+    const Search::Step step = search.step(generation);
+    record = progress_record(search.archive(), generation, evaluations_before + step.evaluations, seconds(),
+                             step.replacements);
+    for (auto* r : reporters) r->generation(search, record);
+  };
+  if (resumed_from != nullptr) {
+    record = progress_record(search.archive(), resumed_from->generation, resumed_from->evaluations, seconds(), 0);
+  } else {
+    run_generation(0, 0);
+  }
+
+  RunOutcome outcome;
+  const auto signal = [&] { return stop.signal != nullptr ? stop.signal->load() : 0; };
+  while (true) {
+    if (record.generation + 1 >= stop.generations) {
+      outcome.reason = StopReason::kGenerations;
+    } else if (stop.target_confidence > 0 && record.min >= stop.target_confidence) {
+      outcome.reason = StopReason::kTargetConfidence;
+    } else if (signal() != 0) {
+      outcome.reason = StopReason::kSignal;
+    } else if (stop.max_evaluations > 0 &&
+               record.evaluations + search.context().population > stop.max_evaluations) {
+      outcome.reason = StopReason::kMaxEvaluations;
+    } else {
+      run_generation(record.generation + 1, record.evaluations);
+      continue;
+    }
+    break;
+  }
+  outcome.signal = signal();
+  outcome.last = progress_record(search.archive(), record.generation, record.evaluations, seconds(),
+                                 record.replacements);
+  for (auto* r : reporters) r->end(search, outcome.last, outcome.reason);
+  return outcome;
+}
+
+}  // namespace fool

@@ -1,0 +1,23 @@
+#include "fool/search/map_elites.h"
+
+#include "fool/util/error.h"
+
+namespace fool {
+
+MapElites::MapElites(const SearchContext& context) : Search(context) {}
+
+GenomeBatch MapElites::ask(int64_t generation) {
+  const auto& c = context_;
+  if (generation == 0) return c.encoding->random(c.population, context_.generator, c.scorer->model().device());
+  FOOL_CHECK(!archive_.genomes().empty(), "MAP-Elites asks for offspring only after generation 0 was told");
+  // Parents uniformly over the cells (PAPER.md §1.2). After generation 0 every cell is filled,
+  // since any probability beats an empty cell's −1.
+  auto parent_cells = at::randint(archive_.cells(), {c.population}, context_.generator, archive_.targets().options());
+  return c.encoding->mutate(archive_.genomes().index_select(parent_cells), context_.generator, generation);
+}
+
+int64_t MapElites::tell(const GenomeBatch& genomes, const at::Tensor& probabilities, int64_t generation) {
+  return archive_.insert(genomes, probabilities, generation);
+}
+
+}  // namespace fool

@@ -1,0 +1,89 @@
+#include "fool/search/search.h"
+
+#include <utility>
+
+#include "fool/search/map_elites.h"
+#include "fool/util/error.h"
+
+namespace fool {
+namespace {
+
+struct Entry {
+  std::string name;
+  std::string description;
+  SearchFactory factory;
+};
+
+std::vector<Entry>& registry() {
+  static std::vector<Entry> entries = {
+      {"map-elites", "MAP-Elites, one cell per class, the paper's algorithm (PAPER.md §1.2)",
+       [](const SearchContext& c) { return std::make_unique<MapElites>(c); }},
+  };
+  return entries;
+}
+
+std::string known_names() {
+  std::string known;
+  for (const auto& e : registry()) known += (known.empty() ? "" : ", ") + e.name;
+  return known;
+}
+
+}  // namespace
+
+Search::Search(SearchContext context) : context_(std::move(context)), archive_(context_.targets) {
+  FOOL_CHECK(context_.scorer != nullptr && context_.encoding != nullptr, "a search needs a scorer and an encoding");
+  FOOL_CHECK(context_.population > 0, "population must be positive");
+  FOOL_CHECK(context_.generator.defined(), "a search needs the run's generator");
+}
+
+at::Tensor Search::render(const GenomeBatch& genomes) const {
+  return context_.encoding->render(genomes, context_.scorer->render_height(), context_.scorer->render_width());
+}
+
+at::Tensor Search::predict(const at::Tensor& images) const {
+  return context_.scorer->probabilities(images, context_.batch_size);
+}
+
+Search::Step Search::step(int64_t generation) {
+  const GenomeBatch genomes = ask(generation);
+  const at::Tensor probabilities = predict(render(genomes));
+  Step s;
+  s.evaluations = genomes.size();
+  s.replacements = tell(genomes, probabilities, generation);
+  return s;
+}
+
+void register_search(const std::string& name, const std::string& description, SearchFactory factory) {
+  for (const auto& e : registry()) FOOL_CHECK(e.name != name, "search '" + name + "' is registered twice");
+  registry().push_back({name, description, std::move(factory)});
+}
+
+std::vector<std::string> search_names() {
+  std::vector<std::string> names;
+  for (const auto& e : registry()) names.push_back(e.name);
+  return names;
+}
+
+std::string describe_searches() {
+  std::string text;
+  for (const auto& e : registry()) text += (text.empty() ? "" : "; ") + e.name + ": " + e.description;
+  return text;
+}
+
+void check_search_name(const std::string& name) {
+  for (const auto& e : registry()) {
+    if (e.name == name) return;
+  }
+  throw Error(ErrorKind::kUsage, "unknown search '" + name + "'. Fix: choose one of " + known_names() + ".");
+}
+
+std::unique_ptr<Search> make_search(const std::string& name, const SearchContext& context) {
+  check_search_name(name);
+  for (const auto& e : registry()) {
+    if (e.name == name) return e.factory(context);
+  }
+  FOOL_CHECK(false, "unreachable");
+  return nullptr;
+}
+
+}  // namespace fool
