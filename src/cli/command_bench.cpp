@@ -187,7 +187,8 @@ int bench(const BenchOptions& o) {
       const auto& name = subject.encoding->name();
       record(name + "_loop", throughput([&] { subject.search->step(++subject.generation); }, o.batch_size, o.seconds,
                                         device));
-      for (const auto& [phase, rate] : split_phases(subject, o.seconds / 2, device)) record(name + "_" + phase, rate);
+      const auto rates = split_phases(subject, o.seconds / 2, device);
+      for (const char* phase : kPhases) record(name + "_" + phase, rates.at(phase));
     }
   }
 
@@ -217,7 +218,7 @@ int bench(const BenchOptions& o) {
     std::printf("(an evaluation scores %lld crops: a loop at 1/%lld x forward is forward-bound)\n",
                 static_cast<long long>(o.crops), static_cast<long long>(o.crops));
   }
-  std::printf("%-16s %14s %10s %10s%s\n", "measure", "images/s", "x forward", "% of loop",
+  std::printf("%-16s %14s %10s %10s%s\n", "measure", "images/s", "x forward", "% of gen",
               gpu_memory ? "   peak GPU MiB" : "");
   for (const auto& name : order) {
     const double value = median(samples[name]);

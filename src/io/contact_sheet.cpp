@@ -9,6 +9,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "fool/io/files.h"
+#include "fool/io/images.h"
 #include "fool/util/error.h"
 
 namespace fool {
@@ -93,13 +94,9 @@ cv::Scalar confidence_colour(double c) {
 /// [C,H,W] in [0,1] -> 8-bit BGR, scaled to fit `side` (nearest-neighbour enlargement by a whole
 /// factor so that pixels stay sharp, area averaging when shrinking).
 cv::Mat tile_image(const at::Tensor& image, int side) {
-  auto bytes = image.detach().to(at::kCPU, at::kFloat).mul(255.0).round_().clamp_(0, 255).to(at::kByte);
-  auto hwc = bytes.permute({1, 2, 0}).contiguous();
-  const int h = static_cast<int>(hwc.size(0)), w = static_cast<int>(hwc.size(1));
-  const int channels = static_cast<int>(hwc.size(2));
-  cv::Mat mat(h, w, channels == 1 ? CV_8UC1 : CV_8UC3, hwc.data_ptr<uint8_t>());
-  cv::Mat bgr;
-  cv::cvtColor(mat, bgr, channels == 1 ? cv::COLOR_GRAY2BGR : cv::COLOR_RGB2BGR);
+  cv::Mat bgr = to_8bit_image(image);
+  const int h = bgr.rows, w = bgr.cols;
+  if (bgr.channels() == 1) cv::cvtColor(bgr, bgr, cv::COLOR_GRAY2BGR);
   const int longest = std::max(h, w);
   if (longest <= side) {
     const int factor = std::max(1, side / longest);

@@ -49,15 +49,20 @@ at::Tensor read_image(const std::string& path, const ImageShape& shape, double c
   return chw.squeeze(0).clamp_(0.0, 1.0);
 }
 
-std::string encode_png(const at::Tensor& image, int upscale) {
-  FOOL_CHECK(image.dim() == 3, "encode_png takes [C,H,W]");
+cv::Mat to_8bit_image(const at::Tensor& image) {
+  FOOL_CHECK(image.dim() == 3 && (image.size(0) == 1 || image.size(0) == 3), "an image is [C,H,W] with C = 1 or 3");
   auto bytes = image.detach().to(at::kCPU, at::kFloat).mul(255.0).round_().clamp_(0, 255).to(at::kByte);
   auto hwc = bytes.permute({1, 2, 0}).contiguous();
   const int channels = static_cast<int>(hwc.size(2));
   cv::Mat mat(static_cast<int>(hwc.size(0)), static_cast<int>(hwc.size(1)), channels == 1 ? CV_8UC1 : CV_8UC3,
               hwc.data_ptr<uint8_t>());
-  cv::Mat out = mat.clone();
+  cv::Mat out = mat.clone();  // owns its pixels: hwc dies with this call
   if (channels == 3) cv::cvtColor(out, out, cv::COLOR_RGB2BGR);
+  return out;
+}
+
+std::string encode_png(const at::Tensor& image, int upscale) {
+  cv::Mat out = to_8bit_image(image);
   if (upscale > 1) cv::resize(out, out, cv::Size(), upscale, upscale, cv::INTER_NEAREST);
   std::vector<uchar> buffer;
   cv::imencode(".png", out, buffer);

@@ -12,7 +12,7 @@ namespace fool::test {
 namespace {
 namespace fs = std::filesystem;
 
-constexpr int kUsage = 2, kModel = 3, kIo = 4;
+constexpr int kUsage = 2, kModel = 3, kIo = 4, kCheckpoint = 5;
 
 struct BadInputCase {
   const char* name;
@@ -35,6 +35,12 @@ void make_fixtures(const TempDir& tmp) {
   write_text(tmp / "unknown_key.json", R"({"generationz": 5})");
   write_text(tmp / "not_json.json", "generations = 5");
   write_text(tmp / "nine_labels.txt", "a\nb\nc\nd\ne\nf\ng\nh\ni\n");
+  write_text(tmp / "hsv_upper.json", R"({"color-space": "HSV"})");
+  write_text(tmp / "fractional.json", R"({"generations": 2.7})");
+  write_text(tmp / "negative_seed.json", R"({"seed": -1})");
+  write_text(tmp / "seed_as_text.json", R"({"seed": "1"})");
+  fs::create_directories(tmp / "no_checkpoint");
+  write_text(tmp / "no_checkpoint/config.json", R"({"settings": {"generations": 3}})");
 }
 
 std::vector<std::string> expand(const std::vector<std::string>& args, const TempDir& tmp) {
@@ -108,6 +114,21 @@ const BadInputCase kBadInput[] = {
     {"config_file_missing", {"run", "--config", "{tmp}/no_config.json", "--out", "{tmp}/o"}, kIo, "no_config.json"},
     {"config_unknown_key", {"run", "--config", "{tmp}/unknown_key.json", "--out", "{tmp}/o"}, kUsage, "generationz"},
     {"config_not_json", {"run", "--config", "{tmp}/not_json.json", "--out", "{tmp}/o"}, kUsage, "not_json.json"},
+    // Typed settings: a name outside the set, or a value of another type, is refused, never
+    // read as something else (HSV as HLS, 2.7 as 2, -1 as 2^64-1).
+    {"color_space_upper_case", {"run", "--encoding", "cppn", "--color-space", "HSV", "--out", "{tmp}/o"}, kUsage, "HSV"},
+    {"coordinates_unknown", {"run", "--encoding", "cppn", "--coordinates", "polar", "--out", "{tmp}/o"}, kUsage, "polar"},
+    {"config_color_space_upper_case", {"run", "--config", "{tmp}/hsv_upper.json", "--out", "{tmp}/o"}, kUsage, "HSV"},
+    {"config_fractional_integer", {"run", "--config", "{tmp}/fractional.json", "--out", "{tmp}/o"}, kUsage, "2.7"},
+    {"config_negative_seed", {"run", "--config", "{tmp}/negative_seed.json", "--out", "{tmp}/o"}, kUsage, "seed"},
+    {"config_seed_as_text", {"run", "--config", "{tmp}/seed_as_text.json", "--out", "{tmp}/o"}, kUsage, "seed"},
+    {"config_is_a_device", {"run", "--config", "/dev/zero", "--out", "{tmp}/o"}, kIo, "bytes"},
+    {"unknown_search", {"run", "--search", "annealing", "--out", "{tmp}/o"}, kUsage, "map-elites"},
+    {"bench_unknown_search", {"bench", "--search", "annealing"}, kUsage, "map-elites"},
+    {"max_evaluations_below_one_generation", {"run", "--max-evaluations", "1", "--out", "{tmp}/o"}, kUsage,
+     "max-evaluations"},
+    {"threads_absurd", {"info", "--threads", "1000000"}, kUsage, "threads"},
+    {"resume_without_checkpoint", {"resume", "{tmp}/no_checkpoint"}, kCheckpoint, "checkpoint.fool"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Cli, BadInput, ::testing::ValuesIn(kBadInput),

@@ -3,9 +3,13 @@
 
 #include <filesystem>
 
+#include "fool/encoding/cppn.h"
 #include "fool/io/files.h"
+#include "fool/io/genome_json.h"
+#include "fool/io/progress_csv.h"
 #include "fool/io/json.h"
 #include "fool/io/run_directory.h"
+#include "fool/search/random.h"
 #include "fool/util/error.h"
 #include "support/test_support.h"
 
@@ -130,6 +134,68 @@ TEST(RunDirectoryCreate, RefusesANonEmptyDirectoryWithoutForce) {
   EXPECT_TRUE(fs::exists(dir / "keep.txt"));
   EXPECT_NO_THROW(RunDirectory::create(dir / "new/nested", false));
   EXPECT_TRUE(fs::is_directory(dir / "new/nested"));
+}
+
+TEST(GenomeFile, ColourSpaceAndCoordinatesAreCheckedOnce) {
+  // A genome file names its colour space and coordinates; a name outside the set ("HSV", not
+  // "hsv") is refused with one line, never rendered as the default colour space.
+  EncodingOptions options;
+  options.shape = {3, 8, 8};
+  options.color_space = ColorSpace::kHsv;
+  const CppnEncoding cppn(options);
+  auto gen = make_generator(at::kCPU, 1);
+  const auto genomes = cppn.random(1, gen, at::kCPU);
+  auto j = *genome_to_json(cppn, genomes, 0);
+  EXPECT_EQ(j.at("color_space"), "hsv");
+  EXPECT_EQ(genome_from_json(j, "good.json").encoding->options().color_space, ColorSpace::kHsv);
+  for (const auto& [key, value] : {std::pair<const char*, const char*>{"color_space", "HSV"},
+                                   {"color_space", "rgb"},
+                                   {"coordinates", "polar"}}) {
+    auto bad = j;
+    bad[key] = value;
+    try {
+      genome_from_json(bad, "bad.json");
+      ADD_FAILURE() << key << " '" << value << "' was accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::kIo);
+      EXPECT_NE(std::string(e.what()).find(value), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("bad.json"), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(ProgressCsv, RowsReadBackAsWritten) {
+  std::string text = progress_csv_header();
+  std::vector<ProgressRecord> written;
+  for (int64_t g = 0; g < 3; ++g) {
+    ProgressRecord r;
+    r.generation = g;
+    r.evaluations = 200 * (g + 1);
+    r.seconds = 0.25 * static_cast<double>(g);
+    r.min = 0.125;
+    r.median = 0.5;
+    r.mean = 0.375;
+    r.max = 0.875;
+    r.filled = 10;
+    r.replacements = 3 - g;
+    written.push_back(r);
+    text += progress_csv_row(r);
+  }
+  const auto read = parse_progress_csv(text, "p.csv");
+  ASSERT_EQ(read.size(), written.size());
+  for (std::size_t i = 0; i < read.size(); ++i) {
+    EXPECT_EQ(read[i].generation, written[i].generation);
+    EXPECT_EQ(read[i].evaluations, written[i].evaluations);
+    EXPECT_DOUBLE_EQ(read[i].seconds, written[i].seconds);
+    EXPECT_DOUBLE_EQ(read[i].median, written[i].median);
+    EXPECT_EQ(read[i].replacements, written[i].replacements);
+  }
+  // A torn last row (the run was killed while writing it): refused when reading a run, dropped
+  // when resuming one.
+  const std::string torn = text + "3,800,0.7";
+  EXPECT_THROW(parse_progress_csv(torn, "p.csv"), Error);
+  EXPECT_EQ(parse_progress_csv(torn, "p.csv", /*keep_complete_prefix=*/true).size(), 3u);
+  EXPECT_THROW(parse_progress_csv("generation,evaluations\n0,1\n", "p.csv"), Error);
 }
 
 }  // namespace

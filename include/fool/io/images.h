@@ -2,6 +2,8 @@
 // Image files (OpenCV) <-> image tensors [C,H,W] float32 in [0,1], RGB channel order.
 #include <ATen/ATen.h>
 
+#include <opencv2/core.hpp>
+
 #include <string>
 
 #include "fool/model/model.h"
@@ -19,6 +21,11 @@ enum class ResizeFilter {
 /// (kIo) naming the file.
 at::Tensor read_image(const std::string& path, const ImageShape& shape, double central_crop = 1.0,
                       ResizeFilter resize = ResizeFilter::kAntialias);
+
+/// One image [C,H,W] in [0,1] (any device; C = 1 or 3) as 8-bit pixels, each value rounded to
+/// the nearest of 0..255: gray, or BGR (OpenCV's channel order). Every tensor → 8-bit image
+/// conversion of fool goes through it.
+cv::Mat to_8bit_image(const at::Tensor& image);
 
 /// PNG bytes of one image [C,H,W] in [0,1] (any device), scaled up `upscale` times (nearest).
 std::string encode_png(const at::Tensor& image, int upscale = 1);
