@@ -12,6 +12,7 @@
 #include "cli/common.h"
 #include "fool/io/contact_sheet.h"
 #include "fool/io/files.h"
+#include "fool/io/images.h"
 #include "fool/io/plot.h"
 #include "fool/io/run_reader.h"
 #include "fool/util/error.h"
@@ -62,11 +63,13 @@ std::vector<std::pair<std::string, std::string>> key_figures(const RunData& run)
   const std::size_t n = s.classes.size();
   std::vector<std::pair<std::string, std::string>> rows = {
       {"model", run.model_name + " (`" + s.model + "`)"},
+      {"search", s.search},
       {"encoding", s.encoding},
       {"seed", std::to_string(s.seed)},
       {"classes", std::to_string(n)},
       {"generations", thousands(s.generations)},
       {"evaluations", thousands(s.evaluations)},
+      {"forward equivalents", thousands(s.forward_equivalents)},
       {"wall time", format("%.1f s", s.seconds)},
       {"evaluations/s", thousands(static_cast<int64_t>(std::llround(s.evaluations_per_second)))},
       {"device", s.device},
@@ -76,6 +79,8 @@ std::vector<std::pair<std::string, std::string>> key_figures(const RunData& run)
   for (const auto& [threshold, fraction] : s.fraction_at_least) {
     rows.emplace_back("classes >= " + threshold, fraction_text(fraction, n));
   }
+  // Regularity at a glance: CPPN patterns are smooth, ascent and direct images noise-like.
+  rows.emplace_back("mean TV per pixel", format("%.4f", total_variation_per_pixel(read_elite_table(run).images)));
   return rows;
 }
 

@@ -73,6 +73,14 @@ void write_png(const std::string& path, const at::Tensor& image, int upscale) {
   write_file_atomic(path, encode_png(image, upscale));
 }
 
+double total_variation_per_pixel(const at::Tensor& images) {
+  FOOL_CHECK(images.dim() == 4, "total_variation_per_pixel takes [N,C,H,W]");
+  const auto x = images.to(at::kDouble);
+  const auto dx = (x.narrow(3, 1, x.size(3) - 1) - x.narrow(3, 0, x.size(3) - 1)).abs().flatten(1).sum(1);
+  const auto dy = (x.narrow(2, 1, x.size(2) - 1) - x.narrow(2, 0, x.size(2) - 1)).abs().flatten(1).sum(1);
+  return ((dx + dy) / static_cast<double>(x[0].numel())).mean().item<double>();
+}
+
 int viewing_upscale(const ImageShape& shape) {
   const int64_t side = std::max(shape.height, shape.width);
   return static_cast<int>(std::max<int64_t>(1, (256 + side - 1) / side));

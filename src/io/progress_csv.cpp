@@ -10,7 +10,10 @@
 namespace fool {
 namespace {
 
-constexpr std::size_t kColumns = 9;
+constexpr std::size_t kColumns = 10;
+/// Runs made before forward equivalents were counted: no last column (it equals evaluations).
+const char* const kHeaderWithoutForwardEquivalents =
+    "generation,evaluations,seconds,min,median,mean,max,filled,replacements";
 
 struct Malformed {
   std::string what;
@@ -35,15 +38,17 @@ double to_number(const std::string& text, const char* column) {
 }  // namespace
 
 const std::string& progress_csv_header() {
-  static const std::string header = "generation,evaluations,seconds,min,median,mean,max,filled,replacements\n";
+  static const std::string header =
+      "generation,evaluations,seconds,min,median,mean,max,filled,replacements,forward_equivalents\n";
   return header;
 }
 
 std::string progress_csv_row(const ProgressRecord& r) {
   char row[256];
-  std::snprintf(row, sizeof row, "%lld,%lld,%.4f,%.8f,%.8f,%.8f,%.8f,%lld,%lld\n",
+  std::snprintf(row, sizeof row, "%lld,%lld,%.4f,%.8f,%.8f,%.8f,%.8f,%lld,%lld,%lld\n",
                 static_cast<long long>(r.generation), static_cast<long long>(r.evaluations), r.seconds, r.min,
-                r.median, r.mean, r.max, static_cast<long long>(r.filled), static_cast<long long>(r.replacements));
+                r.median, r.mean, r.max, static_cast<long long>(r.filled), static_cast<long long>(r.replacements),
+                static_cast<long long>(r.forward_equivalents));
   return row;
 }
 
@@ -52,7 +57,9 @@ std::vector<ProgressRecord> parse_progress_csv(const std::string& text, const st
   const std::string fix = ". Fix: pass a directory written by fool run (or restore the file).";
   auto rows = parse_csv(text);
   const std::string header = progress_csv_header().substr(0, progress_csv_header().size() - 1);
-  if (rows.empty() || rows[0] != parse_csv(header)[0]) {
+  const bool old_format = !rows.empty() && rows[0] == parse_csv(kHeaderWithoutForwardEquivalents)[0];
+  const std::size_t columns = old_format ? kColumns - 1 : kColumns;
+  if (rows.empty() || (rows[0] != parse_csv(header)[0] && !old_format)) {
     throw Error(ErrorKind::kIo, "'" + source + "' does not start with the header '" + header + "'" + fix);
   }
   // A last line without its newline was being written when the run stopped.
@@ -62,8 +69,8 @@ std::vector<ProgressRecord> parse_progress_csv(const std::string& text, const st
     try {
       const auto& f = rows[r];
       if (torn_tail && r + 1 == rows.size()) throw Malformed{"is incomplete (no newline)"};
-      if (f.size() != kColumns) {
-        throw Malformed{"has " + std::to_string(f.size()) + " fields, not " + std::to_string(kColumns)};
+      if (f.size() != columns) {
+        throw Malformed{"has " + std::to_string(f.size()) + " fields, not " + std::to_string(columns)};
       }
       ProgressRecord p;
       p.generation = to_integer(f[0], "generation");
@@ -75,6 +82,7 @@ std::vector<ProgressRecord> parse_progress_csv(const std::string& text, const st
       p.max = to_number(f[6], "max");
       p.filled = to_integer(f[7], "filled");
       p.replacements = to_integer(f[8], "replacements");
+      p.forward_equivalents = old_format ? p.evaluations : to_integer(f[9], "forward_equivalents");
       out.push_back(p);
     } catch (const Malformed& m) {
       if (keep_complete_prefix) break;

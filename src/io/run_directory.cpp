@@ -114,6 +114,17 @@ void RunDirectory::write_archive_csv(const EliteTable& table) const {
   write_file_atomic((fs::path(path_) / "archive.csv").string(), csv.str());
 }
 
+void RunDirectory::write_milestones_csv(const EliteTable& table) const {
+  std::ostringstream csv;
+  csv << "class,label,first_argmax,first_0.99,first_0.999,first_0.9999\n";
+  for (std::size_t i = 0; i < table.classes.size() && i < table.milestones.size(); ++i) {
+    const auto& m = table.milestones[i];
+    csv << table.classes[i] << "," << csv_field(table.labels[i]) << "," << m[0] << "," << m[1] << "," << m[2] << ","
+        << m[3] << "\n";
+  }
+  write_file_atomic((fs::path(path_) / "milestones.csv").string(), csv.str());
+}
+
 nlohmann::json fractions_at_least(const std::vector<double>& confidence) {
   nlohmann::json out = nlohmann::json::object();
   for (const char* threshold : {"0.99", "0.999", "0.9999"}) {
@@ -130,6 +141,7 @@ nlohmann::json make_summary(const EliteTable& table, const nlohmann::json& ident
   for (const char* key : {"model", "model_sha256", "search", "encoding", "seed", "device"}) s[key] = identity.at(key);
   s["generations"] = last.generation + 1;  // generations run, generation 0 included (as --generations)
   s["evaluations"] = last.evaluations;
+  s["forward_equivalents"] = last.forward_equivalents;
   s["seconds"] = last.seconds;
   s["evaluations_per_second"] = last.seconds > 0 ? static_cast<double>(last.evaluations) / last.seconds : 0.0;
   s["median_confidence"] = last.median;

@@ -155,6 +155,8 @@ RunSummary parse_summary(const nlohmann::json& j, const std::string& file) {
   s.evaluations = json_field<int64_t>(j, "evaluations", file);
   s.seconds = json_field<double>(j, "seconds", file);
   s.evaluations_per_second = json_field<double>(j, "evaluations_per_second", file);
+  s.forward_equivalents =
+      j.contains("forward_equivalents") ? json_field<int64_t>(j, "forward_equivalents", file) : s.evaluations;
   s.median_confidence = json_field<double>(j, "median_confidence", file);
   s.min_confidence = json_field<double>(j, "min_confidence", file);
   if (!j.contains("fraction_at_least") || !j["fraction_at_least"].is_object()) {

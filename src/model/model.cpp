@@ -106,6 +106,7 @@ Model Model::load_bytes(const std::string& bytes, const std::string& source, con
                             "). Fix: pass a file saved with torch.jit.save.");
   }
   impl->module.eval();
+  for (auto p : impl->module.parameters()) p.requires_grad_(false);  // fool never trains a loaded model
 
   auto info = std::make_shared<ModelInfo>();
   if (!extra[kInfoFile].empty()) {
@@ -164,6 +165,7 @@ std::shared_ptr<Model::Impl> Model::reload() const {
   std::istringstream stream(*impl_->bytes);
   impl->module = torch::jit::load(stream, device_);
   impl->module.eval();
+  for (auto p : impl->module.parameters()) p.requires_grad_(false);  // fool never trains a loaded model
   if (channels_last_) {
     at::NoGradGuard no_grad;
     for (auto t : impl->module.parameters()) {
@@ -208,6 +210,17 @@ Model Model::with_channels_last(bool channels_last) const { return with_forward(
 
 at::Tensor Model::forward(const at::Tensor& images) const {
   at::NoGradGuard no_grad;
+  return run_module(images);
+}
+
+at::Tensor Model::differentiable_probabilities(const at::Tensor& images) const {
+  // The module's weights never need gradients (load turns them off): autograd computes only the
+  // gradient with respect to the images.
+  auto out = run_module(images).to(at::kFloat);
+  return info_->outputs_probabilities ? out : at::softmax(out, 1);
+}
+
+at::Tensor Model::run_module(const at::Tensor& images) const {
   const AutocastScope autocast(precision_, device_);
   c10::IValue result;
   try {

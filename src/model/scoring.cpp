@@ -57,4 +57,10 @@ at::Tensor Scorer::probabilities(const at::Tensor& images, int64_t batch_size) c
   return result;
 }
 
+at::Tensor Scorer::differentiable_probabilities(const at::Tensor& images) const {
+  const auto p = model_.differentiable_probabilities(model_inputs(images));
+  if (options_.crops == 1) return p;
+  return p.view({images.size(0), options_.crops, -1}).mean(1);
+}
+
 }  // namespace fool

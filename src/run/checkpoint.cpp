@@ -91,10 +91,12 @@ std::string encode_checkpoint(Search& search, const ProgressRecord& last, const 
   dict.insert("search", identity.search);
   dict.insert("generation", last.generation);
   dict.insert("evaluations", last.evaluations);
+  dict.insert("forward_equivalents", last.forward_equivalents);
   dict.insert("seconds", last.seconds);
   dict.insert("targets", archive.targets().to(at::kCPU));
   dict.insert("confidence", archive.confidence().to(at::kCPU));
   dict.insert("found", archive.generation().to(at::kCPU));
+  dict.insert("milestones", archive.milestones().to(at::kCPU));
   put_tensors(dict, "genome", archive.genomes().fields());
   put_tensors(dict, "search_state", search.state());
   {
@@ -139,6 +141,8 @@ Checkpoint decode_checkpoint(const std::string& bytes, const std::string& source
     c.identity.search = version == 1 ? "map-elites" : dict.at("search").toStringRef();
     c.generation = dict.at("generation").toInt();
     c.evaluations = dict.at("evaluations").toInt();
+    c.forward_equivalents = dict.contains("forward_equivalents") ? dict.at("forward_equivalents").toInt() : c.evaluations;
+    if (dict.contains("milestones")) c.milestones = dict.at("milestones").toTensor();
     c.seconds = dict.at("seconds").toDouble();
     c.targets = dict.at("targets").toTensor();
     c.confidence = dict.at("confidence").toTensor();
@@ -183,7 +187,10 @@ void restore_checkpoint(Search& search, const Checkpoint& c, const CheckpointIde
   const auto one_per_cell = [&](const at::Tensor& t, at::ScalarType type) {
     return t.dim() == 1 && t.size(0) == cells && t.scalar_type() == type;
   };
-  if (!one_per_cell(c.confidence, at::kFloat) || !one_per_cell(c.found, at::kLong)) {
+  const bool milestones_fit = !c.milestones.defined() || (c.milestones.dim() == 2 && c.milestones.size(0) == cells &&
+                                                           c.milestones.size(1) == 4 &&
+                                                           c.milestones.scalar_type() == at::kLong);
+  if (!one_per_cell(c.confidence, at::kFloat) || !one_per_cell(c.found, at::kLong) || !milestones_fit) {
     bad(source, std::string("malformed archive (confidences or generations are not one per class). ") + kFixResume);
   }
   // The genomes must have the encoding's fields, types and ranks, one row per cell.
@@ -198,13 +205,14 @@ void restore_checkpoint(Search& search, const Checkpoint& c, const CheckpointIde
     if (fits && !search.encoding().padded()) fits = it->second.sizes().slice(1) == t.sizes().slice(1);
   }
   if (!fits) bad(source, "its genomes do not fit the " + search.encoding().name() + " encoding. " + kFixResume);
-  if (c.generation < 0 || c.evaluations < 0 || !(c.seconds >= 0)) {
+  if (c.generation < 0 || c.evaluations < 0 || c.forward_equivalents < c.evaluations || !(c.seconds >= 0)) {
     bad(source, std::string("malformed counters (negative generation, evaluations or seconds). ") + kFixResume);
   }
   SearchState state;
   for (const auto& [name, t] : c.search_state) state[name] = t.to(device);
   search.restore_state(state);
-  search.archive().restore(c.targets.to(device), c.genomes.to(device), c.confidence.to(device), c.found.to(device));
+  search.archive().restore(c.targets.to(device), c.genomes.to(device), c.confidence.to(device), c.found.to(device),
+                           c.milestones.defined() ? c.milestones.to(device) : at::Tensor());
   try {
     std::lock_guard<std::mutex> lock(search.generator().mutex());
     search.generator().set_state(c.generator_state);

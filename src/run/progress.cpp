@@ -2,8 +2,8 @@
 
 namespace fool {
 
-ProgressRecord progress_record(const Archive& archive, int64_t generation, int64_t evaluations, double seconds,
-                               int64_t replacements) {
+ProgressRecord progress_record(const Archive& archive, int64_t generation, int64_t evaluations,
+                               int64_t forward_equivalents, double seconds, int64_t replacements) {
   const auto& confidence = archive.confidence();
   auto filled = confidence >= 0;
   auto summary = at::stack({confidence.min(), at::quantile(confidence, 0.5), confidence.mean(), confidence.max(),
@@ -13,6 +13,7 @@ ProgressRecord progress_record(const Archive& archive, int64_t generation, int64
   ProgressRecord r;
   r.generation = generation;
   r.evaluations = evaluations;
+  r.forward_equivalents = forward_equivalents;
   r.seconds = seconds;
   r.min = v[0];
   r.median = v[1];

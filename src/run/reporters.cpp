@@ -19,7 +19,10 @@ EliteTable elite_table(const Search& search, const std::vector<std::string>& lab
   auto classes = archive.targets().to(at::kCPU);
   auto confidence = archive.confidence().to(at::kCPU, at::kDouble);
   auto generation = archive.generation().to(at::kCPU);
+  auto milestones = archive.milestones().to(at::kCPU);
   for (int64_t i = 0; i < archive.cells(); ++i) {
+    table.milestones.push_back({milestones[i][0].item<int64_t>(), milestones[i][1].item<int64_t>(),
+                                milestones[i][2].item<int64_t>(), milestones[i][3].item<int64_t>()});
     table.classes.push_back(classes[i].item<int64_t>());
     table.labels.push_back(labels.at(static_cast<std::size_t>(table.classes.back())));
     table.confidence.push_back(confidence[i].item<double>());
@@ -95,6 +98,7 @@ void ResultsReporter::end(const Search& search, const ProgressRecord& last, Stop
   const EliteTable table = elite_table(search, labels_);
   dir_.write_elites(table, "elites");
   dir_.write_archive_csv(table);
+  dir_.write_milestones_csv(table);
   dir_.write_json("summary.json", make_summary(table, identity_, last));
 }
 

@@ -34,12 +34,6 @@ int execute_run(RunConfig c, RunMode mode, const std::atomic<int>* stop_signal) 
   const at::Device device = model.device();
   const auto classes = parse_classes(c.classes, model.num_classes());
   if (c.population == 0) c.population = default_population(c.encoding, model.info().input.channels);
-  if (c.max_evaluations > 0 && c.max_evaluations < c.population) {
-    throw Error(ErrorKind::kUsage, "--max-evaluations " + std::to_string(c.max_evaluations) +
-                                       " is less than one generation of " + std::to_string(c.population) +
-                                       " (generation 0 scores the whole population). Fix: --max-evaluations " +
-                                       std::to_string(c.population) + " or more, or a smaller --population.");
-  }
   const Scorer scorer(model, {c.crops, c.render_size});
   // Genomes live at the rendering resolution (the paper's ImageNet genomes are 256x256 for 227 crops).
   c.encoding_options.shape = {model.info().input.channels, scorer.render_height(), scorer.render_width()};
@@ -54,14 +48,26 @@ int execute_run(RunConfig c, RunMode mode, const std::atomic<int>* stop_signal) 
   context.population = c.population;
   context.batch_size = c.batch_size;
   context.generator = make_generator(device, c.seed);
+  context.options = c.search_options;
   const auto search = make_search(c.search, context);
+  // Generation 0 always runs whole: a budget below it would be exceeded at once.
+  const int64_t first = search->next_evaluations();
+  for (const auto& [name, budget] : {std::pair<const char*, int64_t>{"max-evaluations", c.max_evaluations},
+                                     {"max-forward-equivalents", c.max_forward_equivalents}}) {
+    if (budget > 0 && budget < first) {
+      throw Error(ErrorKind::kUsage, std::string("--") + name + " " + std::to_string(budget) +
+                                         " is less than generation 0, which scores " + std::to_string(first) +
+                                         " images. Fix: --" + name + " " + std::to_string(first) +
+                                         " or more, or a smaller --population.");
+    }
+  }
 
   std::optional<ProgressRecord> resumed_from;
   if (resume) {
     const Checkpoint checkpoint = decode_checkpoint(read_file(checkpoint_path), checkpoint_path);
     restore_checkpoint(*search, checkpoint, identity, checkpoint_path);
     resumed_from = progress_record(search->archive(), checkpoint.generation, checkpoint.evaluations,
-                                   checkpoint.seconds, 0);
+                                   checkpoint.forward_equivalents, checkpoint.seconds, 0);
   }
   const RunDirectory dir = resume ? RunDirectory::reopen(c.out) : RunDirectory::create(c.out, c.force);
 
@@ -98,7 +104,7 @@ int execute_run(RunConfig c, RunMode mode, const std::atomic<int>* stop_signal) 
   CheckpointReporter checkpoints(checkpoint_path, identity, c.checkpoint_every);
   ResultsReporter results(dir, run_identity, labels);
   ConsoleReporter console(c.generations, labels);
-  const StopRules stop{c.generations, c.target_confidence, c.max_evaluations, stop_signal};
+  const StopRules stop{c.generations, c.target_confidence, c.max_evaluations, c.max_forward_equivalents, stop_signal};
   const RunOutcome outcome = run_loop(*search, stop, {&progress, &snapshots, &checkpoints, &results, &console},
                                       resumed_from ? &*resumed_from : nullptr);
   if (outcome.signal != 0) {

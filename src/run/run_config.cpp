@@ -19,6 +19,7 @@ void validate(const RunConfig& c) {
   const auto& e = c.encoding_options;
   check_search_name(c.search);
   make_encoding(c.encoding, e);  // throws naming the encodings; the options are checked when it is built
+  check_search_encoding(c.search, c.encoding);
   require(c.generations >= 1, "generations", "must be >= 1");
   require(c.population >= 0, "population", "must be >= 1 (0: the paper's)");
   require(c.model.threads >= 0, "threads", "must be >= 0 (0: every core)");
@@ -27,6 +28,7 @@ void validate(const RunConfig& c) {
   require(c.checkpoint_every >= 0, "checkpoint-every", "must be >= 0 (0: only at exit)");
   require(c.target_confidence >= 0 && c.target_confidence <= 1, "target-confidence", "must be in [0,1] (0: off)");
   require(c.max_evaluations >= 0, "max-evaluations", "must be >= 0 (0: off)");
+  require(c.max_forward_equivalents >= 0, "max-forward-equivalents", "must be >= 0 (0: off)");
   require(c.batch_size >= 0, "batch-size", "must be >= 0 (0: whole population)");
   require(e.mutation_rate >= 0 && e.mutation_rate <= 1, "mutation-rate", "must be in [0,1]");
   require(e.mutation_eta >= 0 && std::isfinite(e.mutation_eta), "mutation-eta", "must be a number >= 0");

@@ -20,6 +20,7 @@ std::string stop_reason_name(StopReason reason) {
     case StopReason::kGenerations: return "generations";
     case StopReason::kTargetConfidence: return "target-confidence";
     case StopReason::kMaxEvaluations: return "max-evaluations";
+    case StopReason::kMaxForwardEquivalents: return "max-forward-equivalents";
     case StopReason::kSignal: return "signal";
   }
   return "unknown";
@@ -33,16 +34,17 @@ RunOutcome run_loop(Search& search, const StopRules& stop, const std::vector<Rep
   for (auto* r : reporters) r->begin(search, resumed_from);
 
   ProgressRecord record;
-  const auto run_generation = [&](int64_t generation, int64_t evaluations_before) {
+  const auto run_generation = [&](int64_t generation, const ProgressRecord& before) {
     const Search::Step step = search.step(generation);
-    record = progress_record(search.archive(), generation, evaluations_before + step.evaluations, seconds(),
-                             step.replacements);
+    record = progress_record(search.archive(), generation, before.evaluations + step.evaluations,
+                             before.forward_equivalents + step.forward_equivalents, seconds(), step.replacements);
     for (auto* r : reporters) r->generation(search, record);
   };
   if (resumed_from != nullptr) {
-    record = progress_record(search.archive(), resumed_from->generation, resumed_from->evaluations, seconds(), 0);
+    record = progress_record(search.archive(), resumed_from->generation, resumed_from->evaluations,
+                             resumed_from->forward_equivalents, seconds(), 0);
   } else {
-    run_generation(0, 0);
+    run_generation(0, ProgressRecord{});
   }
 
   RunOutcome outcome;
@@ -55,17 +57,21 @@ RunOutcome run_loop(Search& search, const StopRules& stop, const std::vector<Rep
     } else if (signal() != 0) {
       outcome.reason = StopReason::kSignal;
     } else if (stop.max_evaluations > 0 &&
-               record.evaluations + search.context().population > stop.max_evaluations) {
+               record.evaluations + search.next_evaluations() > stop.max_evaluations) {
       outcome.reason = StopReason::kMaxEvaluations;
+    } else if (stop.max_forward_equivalents > 0 &&
+               record.forward_equivalents + search.next_forward_equivalents() > stop.max_forward_equivalents) {
+      outcome.reason = StopReason::kMaxForwardEquivalents;
     } else {
-      run_generation(record.generation + 1, record.evaluations);
+      const ProgressRecord before = record;
+      run_generation(record.generation + 1, before);
       continue;
     }
     break;
   }
   outcome.signal = signal();
-  outcome.last = progress_record(search.archive(), record.generation, record.evaluations, seconds(),
-                                 record.replacements);
+  outcome.last = progress_record(search.archive(), record.generation, record.evaluations,
+                                 record.forward_equivalents, seconds(), record.replacements);
   for (auto* r : reporters) r->end(search, outcome.last, outcome.reason);
   return outcome;
 }

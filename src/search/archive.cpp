@@ -7,6 +7,7 @@ namespace fool {
 Archive::Archive(at::Tensor targets) : targets_(std::move(targets)) {
   confidence_ = at::full({targets_.size(0)}, -1.0, targets_.options().dtype(at::kFloat));
   generation_ = at::full({targets_.size(0)}, -1, targets_.options().dtype(at::kLong));
+  milestones_ = at::full({targets_.size(0), 4}, -1, targets_.options().dtype(at::kLong));
 }
 
 int64_t Archive::insert(const GenomeBatch& children, const at::Tensor& probabilities, int64_t generation) {
@@ -17,22 +18,32 @@ int64_t Archive::insert(const GenomeBatch& children, const at::Tensor& probabili
   }
   auto per_cell = probabilities.index_select(1, targets_);  // [N,T]
   auto [best, best_child] = per_cell.max(0);                // [T], [T]
-  auto cells = (best > confidence_).nonzero().squeeze(1);   // the replaced cells
+  auto improved = best > confidence_;
+  auto cells = improved.nonzero().squeeze(1);               // the replaced cells
   const int64_t replaced = cells.size(0);
   if (replaced == 0) return 0;
   genomes_.index_copy_(cells, children.index_select(best_child.index_select(0, cells)));
   confidence_.index_copy_(0, cells, best.index_select(0, cells));
   generation_.index_fill_(0, cells, generation);
+  // Milestones of the new elites: argmax of their class, then the confidence thresholds.
+  auto top = probabilities.argmax(1).index_select(0, best_child) == targets_;  // [T]
+  std::vector<at::Tensor> reached = {improved.logical_and(top)};
+  for (double threshold : kMilestoneThresholds) reached.push_back(confidence_ >= threshold);
+  auto first = at::stack(reached, 1).logical_and(milestones_ < 0);  // [T,4]
+  milestones_.masked_fill_(first, generation);
   return replaced;
 }
 
 bool Archive::filled() const { return confidence_.defined() && confidence_.min().item<float>() >= 0.0f; }
 
-void Archive::restore(at::Tensor targets, GenomeBatch genomes, at::Tensor confidence, at::Tensor generation) {
+void Archive::restore(at::Tensor targets, GenomeBatch genomes, at::Tensor confidence, at::Tensor generation,
+                      at::Tensor milestones) {
   targets_ = std::move(targets);
   genomes_ = std::move(genomes);
   confidence_ = std::move(confidence);
   generation_ = std::move(generation);
+  milestones_ = milestones.defined() ? std::move(milestones)
+                                     : at::full({targets_.size(0), 4}, -1, targets_.options().dtype(at::kLong));
 }
 
 }  // namespace fool

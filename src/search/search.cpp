@@ -1,7 +1,9 @@
 #include "fool/search/search.h"
 
+#include <algorithm>
 #include <utility>
 
+#include "fool/search/ascent.h"
 #include "fool/search/map_elites.h"
 #include "fool/util/error.h"
 
@@ -12,12 +14,15 @@ struct Entry {
   std::string name;
   std::string description;
   SearchFactory factory;
+  std::vector<std::string> encodings;  ///< empty: every encoding
 };
 
 std::vector<Entry>& registry() {
   static std::vector<Entry> entries = {
       {"map-elites", "MAP-Elites, one cell per class, the paper's algorithm (PAPER.md §1.2)",
-       [](const SearchContext& c) { return std::make_unique<MapElites>(c); }},
+       [](const SearchContext& c) { return std::make_unique<MapElites>(c); }, {}},
+      {"ascent", "gradient ascent on the pixels of one image per class, as the paper ran it (PAPER.md §2.2)",
+       [](const SearchContext& c) { return std::make_unique<Ascent>(c); }, {"direct"}},
   };
   return entries;
 }
@@ -50,12 +55,35 @@ Search::Step Search::step(int64_t generation) {
   Step s;
   s.evaluations = genomes.size();
   s.replacements = tell(genomes, probabilities, generation);
+  s.forward_equivalents = s.evaluations + take_extra_forward_equivalents();
   return s;
 }
 
-void register_search(const std::string& name, const std::string& description, SearchFactory factory) {
+void register_search(const std::string& name, const std::string& description, SearchFactory factory,
+                     std::vector<std::string> encodings) {
   for (const auto& e : registry()) FOOL_CHECK(e.name != name, "search '" + name + "' is registered twice");
-  registry().push_back({name, description, std::move(factory)});
+  registry().push_back({name, description, std::move(factory), std::move(encodings)});
+}
+
+bool search_supports(const std::string& name, const std::string& encoding) {
+  for (const auto& e : registry()) {
+    if (e.name == name) {
+      return e.encodings.empty() || std::find(e.encodings.begin(), e.encodings.end(), encoding) != e.encodings.end();
+    }
+  }
+  return false;
+}
+
+void check_search_encoding(const std::string& name, const std::string& encoding) {
+  check_search_name(name);
+  if (search_supports(name, encoding)) return;
+  for (const auto& e : registry()) {
+    if (e.name != name) continue;
+    std::string list;
+    for (const auto& x : e.encodings) list += (list.empty() ? "" : ", ") + x;
+    throw Error(ErrorKind::kUsage, "--search " + name + " does not work with --encoding " + encoding +
+                                       ". Fix: --encoding " + list + ".");
+  }
 }
 
 std::vector<std::string> search_names() {

@@ -16,7 +16,7 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::vector<std::string> kSummaryFields = {
-    "classes",         "device",          "encoding", "evaluations",       "evaluations_per_second",
+    "classes",         "device",          "encoding", "evaluations",       "evaluations_per_second", "forward_equivalents",
     "fraction_at_least", "generations",   "median_confidence", "min_confidence", "model",
     "model_sha256",    "search",          "seconds",         "seed"};
 

@@ -86,7 +86,7 @@ TEST(Summary, HasExactlyTheDocumentedFields) {
   std::vector<std::string> keys;
   for (const auto& item : s.items()) keys.push_back(item.key());
   std::sort(keys.begin(), keys.end());
-  EXPECT_EQ(keys, (std::vector<std::string>{"classes", "device", "encoding", "evaluations", "evaluations_per_second",
+  EXPECT_EQ(keys, (std::vector<std::string>{"classes", "device", "encoding", "evaluations", "evaluations_per_second", "forward_equivalents",
                                             "fraction_at_least", "generations", "median_confidence", "min_confidence",
                                             "model", "model_sha256", "search", "seconds", "seed"}));
   EXPECT_EQ(s.at("generations"), 4) << "generations 0..3 were run";

@@ -35,7 +35,7 @@ SearchResult search(const std::string& encoding_name, uint64_t seed, int64_t gen
   for (int64_t g = 0; g < generations; ++g) {
     const auto step = me.step(g);
     evaluations += step.evaluations;
-    result.stats.push_back(progress_record(me.archive(), g, evaluations, 0.001 * static_cast<double>(g),
+    result.stats.push_back(progress_record(me.archive(), g, evaluations, evaluations, 0.001 * static_cast<double>(g),
                                            step.replacements));
   }
   result.confidence = me.archive().confidence().clone();

@@ -117,7 +117,7 @@ TEST_P(EverySearch, RunsThroughTheRunLoopAndResumesExactly) {
 
   const Outcome whole = outcome(tmp / "whole"), parts = outcome(tmp / "parts");
   EXPECT_EQ(whole.generations, 7);
-  EXPECT_EQ(whole.evaluations, 7 * 24);
+  EXPECT_EQ(whole.evaluations, search == "ascent" ? 7 * 10 : 7 * 24) << "ascent scores one image per class";
   EXPECT_EQ(parts.evaluations, whole.evaluations);
   EXPECT_EQ(parts.archive_csv, whole.archive_csv);
   EXPECT_EQ(parts.checkpoint_archive, whole.checkpoint_archive);
@@ -143,7 +143,7 @@ TEST_P(EverySearch, ACheckpointOfAnotherSearchOrSeedIsRefused) {
   test::TempDir tmp;
   ASSERT_EQ(execute_run(small_run(tmp / "run", search, encoding, 2), RunMode::kFresh), 0);
   for (const auto& other : search_names()) {
-    if (other == search) continue;
+    if (other == search || !search_supports(other, encoding)) continue;
     try {
       execute_run(small_run(tmp / "run", other, encoding, 4), RunMode::kResume);
       ADD_FAILURE() << "a " << search << " checkpoint resumed as " << other;
@@ -177,7 +177,9 @@ TEST(RunLoop, ResumeWithoutACheckpointIsACheckpointError) {
 std::vector<std::tuple<std::string, std::string>> every_search_and_encoding() {
   std::vector<std::tuple<std::string, std::string>> out;
   for (const auto& s : search_names()) {
-    for (const auto& e : encoding_names()) out.emplace_back(s, e);
+    for (const auto& e : encoding_names()) {
+      if (search_supports(s, e)) out.emplace_back(s, e);
+    }
   }
   return out;
 }

@@ -32,6 +32,11 @@ std::string encode_png(const at::Tensor& image, int upscale = 1);
 /// Writes encode_png atomically.
 void write_png(const std::string& path, const at::Tensor& image, int upscale = 1);
 
+/// Mean total variation per pixel of images [N,C,H,W] in [0,1]: the sum of |differences| between
+/// horizontal and vertical neighbours over C·H·W, averaged over the N images. Smooth patterns
+/// (CPPN) score low, per-pixel noise (direct encoding, gradient ascent) high.
+double total_variation_per_pixel(const at::Tensor& images);
+
 /// A nearest-neighbour upscale factor that makes an image of this shape about 256+ pixels wide.
 int viewing_upscale(const ImageShape& shape);
 

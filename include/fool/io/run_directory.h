@@ -8,6 +8,7 @@
 //   archive.csv, summary.json   the final archive and the machine-readable result
 #include <ATen/ATen.h>
 
+#include <array>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -22,6 +23,9 @@ struct EliteTable {
   std::vector<std::string> labels;
   std::vector<double> confidence;
   std::vector<int64_t> generation;
+  /// First generation each elite was its class's argmax, and reached 0.99, 0.999, 0.9999 (−1: not
+  /// yet); empty when unknown (a run read back).
+  std::vector<std::array<int64_t, 4>> milestones;
   at::Tensor images;  ///< [T,C,H,W] in [0,1] on the CPU
   std::vector<nlohmann::json> genomes;  ///< genome files written beside the PNGs (CPPN); may be empty
 };
@@ -39,6 +43,8 @@ class RunDirectory {
   /// Writes elites/ (replacing the previous set as a whole) or a snapshot directory.
   void write_elites(const EliteTable& table, const std::string& subdir) const;
   void write_archive_csv(const EliteTable& table) const;
+  /// milestones.csv: class, label, first_argmax, first_0.99, first_0.999, first_0.9999.
+  void write_milestones_csv(const EliteTable& table) const;
 
   /// "0042_label_0.999912.png": class, label and confidence in the name.
   static std::string elite_file_name(const EliteTable& table, std::size_t i);

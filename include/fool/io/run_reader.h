@@ -32,6 +32,7 @@ struct RunSummary {
   int64_t seed = 0;
   int64_t generations = 0;
   int64_t evaluations = 0;
+  int64_t forward_equivalents = 0;  ///< absent from older runs: equal to evaluations
   double seconds = 0;
   double evaluations_per_second = 0;
   double median_confidence = 0;

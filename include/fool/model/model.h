@@ -74,6 +74,9 @@ class Model {
   /// The raw module output for one chunk ([N,K], logits or probabilities as declared; bf16 or
   /// fp16 at those precisions).
   at::Tensor forward(const at::Tensor& images) const;
+  /// [N,K] float32 probabilities of `images` with autograd on, in one batch: for gradients with
+  /// respect to the images (PAPER.md §2.2). The weights never require gradients.
+  at::Tensor differentiable_probabilities(const at::Tensor& images) const;
 
  private:
   struct Impl;
@@ -83,6 +86,9 @@ class Model {
   at::Device device_;
   Precision precision_ = Precision::kFloat32;
   bool channels_last_ = false;
+  /// The module's forward on one batch, under the model's precision and layout, with whatever
+  /// gradient mode the caller has set.
+  at::Tensor run_module(const at::Tensor& images) const;
   /// A fresh copy of the module, from the file's bytes, laid out for channels_last_.
   std::shared_ptr<Impl> reload() const;
   /// One forward of two blank images as configured; throws fool::Error (kModel) naming `setting`.

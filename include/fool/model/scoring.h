@@ -24,6 +24,8 @@ class Scorer {
   int64_t render_width() const { return render_width_; }
   /// images: [N,C,render_height,render_width] in [0,1] on the model's device → [N,K] probabilities.
   at::Tensor probabilities(const at::Tensor& images, int64_t batch_size) const;
+  /// The same, in one batch with autograd on (the images' gradient flows through the crops).
+  at::Tensor differentiable_probabilities(const at::Tensor& images) const;
   /// The images the model sees: [N·crops, C, H, W].
   at::Tensor model_inputs(const at::Tensor& images) const;
   const Model& model() const { return model_; }

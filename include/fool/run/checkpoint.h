@@ -28,8 +28,10 @@ struct Checkpoint {
   CheckpointIdentity identity;
   int64_t generation = 0;
   int64_t evaluations = 0;
+  int64_t forward_equivalents = 0;
   double seconds = 0;
   at::Tensor targets, confidence, found;  ///< the archive, on the CPU
+  at::Tensor milestones;                  ///< the archive's milestones (undefined in older checkpoints)
   GenomeBatch genomes;                    ///< on the CPU
   at::Tensor generator_state;             ///< the run's random generator
   SearchState search_state;               ///< Search::state(), on the CPU

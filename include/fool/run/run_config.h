@@ -7,6 +7,7 @@
 
 #include "fool/encoding/encoding.h"
 #include "fool/model/model_settings.h"
+#include "fool/search/search.h"
 
 namespace fool {
 
@@ -25,10 +26,12 @@ struct RunConfig {
   int64_t checkpoint_every = 25; ///< write checkpoint.fool every N generations (and at exit); 0: only at exit
   double target_confidence = 0;  ///< stop once every target class reaches it; 0: off
   int64_t max_evaluations = 0;   ///< stop before exceeding this many evaluations; 0: off
+  int64_t max_forward_equivalents = 0;  ///< stop before exceeding this many forward equivalents; 0: off
   int64_t batch_size = 1024;     ///< forward chunk size
   int64_t crops = 1;             ///< 1, or 10: score corners + centre + mirrors, averaged (PAPER.md §3)
   int64_t render_size = 0;       ///< render at this square size (0: the model's; with --crops 10: 256/227 of it)
   EncodingOptions encoding_options;
+  SearchOptions search_options;
 };
 
 /// Visits every setting as (name, field, help). The one list of names: the command line's options,
@@ -37,8 +40,9 @@ struct RunConfig {
 template <class Visitor>
 void for_each_setting(RunConfig& c, Visitor&& visit) {
   auto& e = c.encoding_options;
+  auto& s = c.search_options;
   for_each_model_setting(c.model, visit);
-  visit("search", c.search, "search method: map-elites (the paper's), or another registered one");
+  visit("search", c.search, "search method: map-elites (the paper's evolution) or ascent (its gradient ascent, direct encoding)");
   visit("encoding", c.encoding, "genome encoding: direct or cppn");
   visit("generations", c.generations, "generations, the random initial one included (evaluations = generations x population)");
   visit("population", c.population, "initial genomes and offspring per generation (0: the paper's, 200; 400 for CPPN on colour models)");
@@ -50,6 +54,8 @@ void for_each_setting(RunConfig& c, Visitor&& visit) {
   visit("checkpoint-every", c.checkpoint_every, "write a checkpoint every N generations, and at exit (0: only at exit)");
   visit("target-confidence", c.target_confidence, "stop once every target class reaches it (0: off)");
   visit("max-evaluations", c.max_evaluations, "stop before exceeding this many evaluations (0: off)");
+  visit("max-forward-equivalents", c.max_forward_equivalents,
+        "stop before exceeding this many forward-pass equivalents, a backward pass counting as two (0: off)");
   visit("batch-size", c.batch_size, "forward pass chunk size (0: whole population)");
   visit("crops", c.crops, "1, or 10: average the corners, centre and their mirrors (the paper's ImageNet scoring)");
   visit("render-size", c.render_size, "render at this square size (0: the model's input; with --crops 10, 256/227 of it)");
@@ -59,6 +65,18 @@ void for_each_setting(RunConfig& c, Visitor&& visit) {
   visit("color-space", e.color_space, "CPPN colour outputs: hls (original code) or hsv (paper's text)");
   visit("coordinates", e.coordinates, "CPPN x,y inputs: normalized [-1,1] or pixels (original code)");
   visit("activations", e.activations, "CPPN activation set, comma-separated");
+  visit("ascent-start", s.ascent_start, "ascent: start at the centre plus tiny noise (mean-plus) or uniform noise");
+  visit("ascent-centre", s.ascent_centre, "ascent: the image's centre value in [0,1] (the original's mean image)");
+  visit("ascent-decay", s.ascent_decay, "ascent: L2 decay towards the centre after each step (0: none)");
+  visit("ascent-early-progress", s.ascent_early_progress, "ascent: progress learning rate, early objective gain per step");
+  visit("ascent-late-progress", s.ascent_late_progress, "ascent: progress learning rate, late gain as a fraction of 1 - objective");
+  visit("ascent-max-lr", s.ascent_max_lr, "ascent: cap on the learning rate");
+  visit("ascent-blur-radius", s.ascent_blur_radius, "ascent: Gaussian blur sigma in pixels (0: none, else >= 0.3)");
+  visit("ascent-blur-every", s.ascent_blur_every, "ascent: blur every N steps");
+  visit("ascent-small-norm-percentile", s.ascent_small_norm_percentile, "ascent: zero pixels of the smallest norms (percentile, 0: off)");
+  visit("ascent-benefit-percentile", s.ascent_benefit_percentile, "ascent: zero pixels of the least benefit (percentile, 0: off)");
+  visit("ascent-abs-benefit-percentile", s.ascent_abs_benefit_percentile, "ascent: zero pixels of the least |benefit| (percentile, 0: off)");
+  visit("ascent-project", s.ascent_project, "ascent: size each step without the gradient that would push pixels past 0 or 1 (not in the original)");
 }
 
 /// Checks ranges and names that the type alone does not (the search and encoding names against

@@ -26,16 +26,25 @@ class Archive {
   const at::Tensor& confidence() const { return confidence_; }
   /// [T] int64: the generation the elite was found in, −1 for an empty cell.
   const at::Tensor& generation() const { return generation_; }
+  /// [T,4] int64: for each cell the first generation whose elite was the argmax of its class
+  /// (column 0) and reached probability ≥ 0.99, 0.999, 0.9999 (columns 1-3); −1: not yet.
+  const at::Tensor& milestones() const { return milestones_; }
   bool filled() const;
 
-  /// Restores a saved archive (checkpoints).
-  void restore(at::Tensor targets, GenomeBatch genomes, at::Tensor confidence, at::Tensor generation);
+  /// Restores a saved archive (checkpoints); an undefined `milestones` (checkpoints written before
+  /// they existed) restarts them at −1.
+  void restore(at::Tensor targets, GenomeBatch genomes, at::Tensor confidence, at::Tensor generation,
+               at::Tensor milestones = {});
 
  private:
   at::Tensor targets_;
   GenomeBatch genomes_;
   at::Tensor confidence_;
   at::Tensor generation_;
+  at::Tensor milestones_;
 };
+
+/// The confidence thresholds of Archive::milestones() columns 1-3.
+constexpr double kMilestoneThresholds[3] = {0.99, 0.999, 0.9999};
 
 }  // namespace fool

@@ -20,8 +20,40 @@
 #include "fool/encoding/encoding.h"
 #include "fool/model/scoring.h"
 #include "fool/search/archive.h"
+#include "fool/util/enum_names.h"
 
 namespace fool {
+
+/// How the paper's gradient ascent starts (PAPER.md §2.2, `start_at`).
+enum class AscentStart {
+  kMeanPlus,  ///< the centre image plus N(0, 1/255) noise ("mean_plus", the original's default)
+  kUniform,   ///< uniform noise over [0,1] ("randu")
+};
+template <>
+struct EnumNames<AscentStart> {
+  static const std::vector<std::pair<AscentStart, std::string>>& list() {
+    static const std::vector<std::pair<AscentStart, std::string>> names = {{AscentStart::kMeanPlus, "mean-plus"},
+                                                                           {AscentStart::kUniform, "uniform"}};
+    return names;
+  }
+};
+
+/// Settings every search may read; each search documents which ones it uses. Defaults are the
+/// original code's (caffe/ascent/find_fooling_image.py, PAPER.md §2.2).
+struct SearchOptions {
+  AscentStart ascent_start = AscentStart::kMeanPlus;
+  double ascent_centre = 0.5;          ///< the image the decay pulls towards and mean-plus starts at, in [0,1]
+  double ascent_decay = 0.01;          ///< L2 decay: x -= decay * (x - centre) after every step
+  double ascent_early_progress = 0.03; ///< "progress" learning rate: aim for this rise of the objective...
+  double ascent_late_progress = 0.1;   ///< ...or this fraction of what is left to 1, the smaller
+  double ascent_max_lr = 1e12;         ///< cap on the learning rate
+  double ascent_blur_radius = 0;       ///< Gaussian blur sigma in pixels (0: none; the original refuses < 0.3)
+  int64_t ascent_blur_every = 1;       ///< blur every N steps
+  double ascent_small_norm_percentile = 0;   ///< zero the pixels whose norm over channels is below this percentile
+  double ascent_benefit_percentile = 0;      ///< zero the pixels whose benefit -grad*x is below this percentile
+  double ascent_abs_benefit_percentile = 0;  ///< zero the pixels whose |benefit| is below this percentile
+  bool ascent_project = false;  ///< drop gradient components that push clipped pixels out of [0,1] (not in the original)
+};
 
 /// What every search is built from. The scorer (and its model) and the encoding must outlive it.
 struct SearchContext {
@@ -31,6 +63,7 @@ struct SearchContext {
   int64_t population = 200;   ///< genomes per ask()
   int64_t batch_size = 1024;  ///< forward chunk size (0: a whole batch at once)
   at::Generator generator;    ///< the run's one generator, on the model's device
+  SearchOptions options;
 };
 
 /// Named tensors that a search checkpoints beyond its archive and the generator (scalars as 0-d
@@ -49,6 +82,11 @@ class Search {
   /// cells they replaced.
   virtual int64_t tell(const GenomeBatch& genomes, const at::Tensor& probabilities, int64_t generation) = 0;
 
+  /// Images the next generation (after generation 0) will score (default: the population).
+  virtual int64_t next_evaluations() const { return context_.population; }
+  /// Its cost in forward equivalents, the search's own passes included (default: the evaluations).
+  virtual int64_t next_forward_equivalents() const { return next_evaluations(); }
+
   /// State beyond the archive and the generator, for checkpoints (default: none).
   virtual SearchState state() const { return {}; }
   /// Puts back what state() gave; throws fool::Error (kCheckpoint) when an entry is missing.
@@ -60,8 +98,9 @@ class Search {
   at::Tensor predict(const at::Tensor& images) const;
 
   struct Step {
-    int64_t evaluations = 0;   ///< genomes scored (one forward pass each)
-    int64_t replacements = 0;  ///< archive cells replaced
+    int64_t evaluations = 0;          ///< genomes scored (one forward pass each)
+    int64_t forward_equivalents = 0;  ///< evaluations plus the search's own passes (a backward counts two)
+    int64_t replacements = 0;         ///< archive cells replaced
   };
   /// One generation: ask, render, predict, tell.
   Step step(int64_t generation);
@@ -73,18 +112,32 @@ class Search {
   const Encoding& encoding() const { return *context_.encoding; }
   const Scorer& scorer() const { return *context_.scorer; }
 
+  /// Forward-pass equivalents the search spent on its own since the last call (gradient steps:
+  /// a forward and a backward, 3 per image), beyond the loop's scoring of what ask() returned.
+  int64_t take_extra_forward_equivalents() {
+    const int64_t spent = extra_forward_equivalents_;
+    extra_forward_equivalents_ = 0;
+    return spent;
+  }
+
  protected:
   /// Checks the context (scorer, encoding, a positive population); throws kInternal otherwise.
   explicit Search(SearchContext context);
   SearchContext context_;
   Archive archive_;
+  int64_t extra_forward_equivalents_ = 0;
 };
 
 using SearchFactory = std::function<std::unique_ptr<Search>(const SearchContext&)>;
 
 /// Adds a search to the registry (the built-in ones register themselves; tests and later methods
-/// call this). Throws fool::Error (kInternal) for a name already taken.
-void register_search(const std::string& name, const std::string& description, SearchFactory factory);
+/// call this). `encodings` names the encodings it works with (empty: every one). Throws
+/// fool::Error (kInternal) for a name already taken.
+void register_search(const std::string& name, const std::string& description, SearchFactory factory,
+                     std::vector<std::string> encodings = {});
+/// Throws fool::Error (kUsage) when the search `name` does not work with the encoding `encoding`.
+void check_search_encoding(const std::string& name, const std::string& encoding);
+bool search_supports(const std::string& name, const std::string& encoding);
 /// Every registered name, in registration order ("map-elites" first).
 std::vector<std::string> search_names();
 /// One line per search, "name: description", for --help.
