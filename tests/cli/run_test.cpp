@@ -63,13 +63,14 @@ TEST(FoolRun, WritesEveryOutputOfTheRunDirectory) {
   const auto progress = read_csv(out + "/progress.csv");
   ASSERT_EQ(progress.size(), 13u) << "header + 12 generations";
   EXPECT_EQ(progress[0], (std::vector<std::string>{"generation", "evaluations", "seconds", "min", "median", "mean",
-                                                    "max", "filled", "replacements"}));
+                                                    "max", "filled", "replacements", "forward_equivalents"}));
   double previous_min = -1, previous_max = -1;
   for (std::size_t row = 1; row < progress.size(); ++row) {
     const auto& f = progress[row];
-    ASSERT_EQ(f.size(), 9u) << "row " << row;
+    ASSERT_EQ(f.size(), 10u) << "row " << row;
     EXPECT_EQ(std::stoll(f[0]), static_cast<long long>(row - 1));
     EXPECT_EQ(std::stoll(f[1]), 60LL * static_cast<long long>(row));
+    EXPECT_EQ(f[9], f[1]) << "MAP-Elites spends one forward per evaluation";
     const double min = std::stod(f[3]), med = std::stod(f[4]), mean = std::stod(f[5]), max = std::stod(f[6]);
     EXPECT_LE(min, med);
     EXPECT_LE(med, max);
