@@ -12,6 +12,13 @@ Broken models (each must be rejected by the tool with a clear message):
                     (a 3x32x32 conv net), so it fails on [N,1,28,28] for every N.
   bad_labels.pt     fool.json lists 9 labels while the model outputs 10.
   bad_json.pt       fool.json is present but is not valid JSON.
+Hostile models (each behaves on the blank batch that loading checks, and breaks the contract on
+real images, so the breach shows only during a run; each must fail with exit 3, not crash):
+  nan_outputs.pt    the MLP, but NaN logits for any image that is not blank.
+  batch_shape.pt    the MLP, but 5 columns instead of 10 for any batch of other than 2 images.
+  bad_probabilities.pt  "probabilities" that are the softmax times 5 on any non-blank image.
+  zero_outputs.pt   forward returns [N,0]; fool.json lists no labels.
+  json_bomb.pt      the MLP whose fool.json, deflated in the zip, unpacks to 1.5 GB.
 
 Training is deterministic for a given --seed.
 
@@ -67,6 +74,72 @@ class ThreeChannelNet(nn.Module):
 
     def forward(self, x):
         return self.fc(torch.flatten(torch.relu(self.conv(x)), 1))
+
+
+class NanForNonBlank(nn.Module):
+    """NaN logits for every image with a non-zero pixel; the inner model's logits for blank ones."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        logits = self.inner(x)
+        blank = torch.flatten(x, 1).abs().sum(1, keepdim=True) == 0
+        return torch.where(blank, logits, torch.full_like(logits, float("nan")))
+
+
+class BatchShape(nn.Module):
+    """Right [2,10] for a batch of two (the load check), [N,5] for any other batch size."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        logits = self.inner(x)
+        if x.shape[0] == 2:
+            return logits
+        return logits[:, :5]
+
+
+class ScaledProbabilities(nn.Module):
+    """Softmax rows for blank images, the softmax times 5 (values up to 5.0) for the others."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        p = torch.softmax(self.inner(x), dim=1)
+        blank = torch.flatten(x, 1).abs().sum(1, keepdim=True) == 0
+        return torch.where(blank, p, p * 5.0)
+
+
+class ZeroOutputs(nn.Module):
+    """[N,0]: no class scores at all."""
+
+    def forward(self, x):
+        return x.new_zeros(x.shape[0], 0)
+
+
+def deflate_extra_file(src, dst, name, text, padding):
+    """Copy the zip archive `src` to `dst` with its extra file `name` replaced by `text` followed
+    by `padding` spaces, deflated: a few MB on disk that unpack to len(text) + padding bytes."""
+    import zipfile
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for item in zin.infolist():
+            if item.filename.endswith("/extra/" + name):
+                continue
+            zout.writestr(item, zin.read(item.filename), compress_type=zipfile.ZIP_STORED)
+        prefix = zin.infolist()[0].filename.split("/")[0]
+        info = zipfile.ZipInfo(prefix + "/extra/" + name)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with zout.open(info, "w", force_zip64=True) as f:
+            f.write(text.encode())
+            block = b" " * (1 << 20)
+            for _ in range(padding // len(block)):
+                f.write(block)
 
 
 def info_text(name, labels, outputs="logits"):
@@ -137,6 +210,28 @@ def main():
         fm.save_raw(traced_mlp, out("bad_json.pt"),
                     {fm.EXTRA_FILE: '{"fool_model": 1, "name": "bad_json", "labels": ['})
         report("bad_json.pt", "fool.json is not valid JSON")
+
+        fm.save_raw(torch.jit.script(NanForNonBlank(traced_mlp)), out("nan_outputs.pt"),
+                    {fm.EXTRA_FILE: info_text("nan_outputs", MNIST_LABELS)})
+        report("nan_outputs.pt", "NaN logits for any non-blank image")
+
+        fm.save_raw(torch.jit.script(BatchShape(traced_mlp)), out("batch_shape.pt"),
+                    {fm.EXTRA_FILE: info_text("batch_shape", MNIST_LABELS)})
+        report("batch_shape.pt", "[N,5] for any batch of other than 2 images")
+
+        fm.save_raw(torch.jit.script(ScaledProbabilities(traced_mlp)), out("bad_probabilities.pt"),
+                    {fm.EXTRA_FILE: info_text("bad_probabilities", MNIST_LABELS, "probabilities")})
+        report("bad_probabilities.pt", "\"probabilities\" up to 5.0 on non-blank images")
+
+        zero_info = dict(fm.make_info("zero_outputs", 1, 28, 28, ["x"]), labels=[])
+        fm.save_raw(torch.jit.script(ZeroOutputs()), out("zero_outputs.pt"),
+                    {fm.EXTRA_FILE: json.dumps(zero_info)})
+        report("zero_outputs.pt", "forward returns [N,0], no labels")
+
+        deflate_extra_file(out("mlp.pt"), out("json_bomb.pt.tmp"), fm.EXTRA_FILE,
+                           info_text("json_bomb", MNIST_LABELS), 1536 << 20)
+        os.replace(out("json_bomb.pt.tmp"), out("json_bomb.pt"))
+        report("json_bomb.pt", "fool.json unpacks to 1.5 GB")
     except (fm.FoolError, OSError) as e:
         fm.die(str(e), 1)
     print(f"done in {time.time() - start:.1f} s")

@@ -243,7 +243,7 @@ int bench(const BenchOptions& o) {
     if (gpu_memory) std::printf(" %14.0f", peak_mib[name]);
     std::printf("\n");
   }
-  if (!o.json.empty()) write_file_atomic(o.json, out.dump(2) + "\n");
+  if (!o.json.empty()) write_file_atomic(o.json, out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   return 0;
 }
 
@@ -255,13 +255,13 @@ Command add_bench_command(CLI::App& parent) {
   auto o = std::make_shared<BenchOptions>();
   add_model_options(*app, o->model);
   app->add_option("--search", o->search, "search method whose loop is measured")->capture_default_str();
-  app->add_option("--batch-size", o->batch_size, "images per forward = offspring per generation")->capture_default_str();
-  app->add_option("--seconds", o->seconds, "seconds per measurement per round")->capture_default_str();
-  app->add_option("--rounds", o->rounds, "interleaved rounds; medians are reported")->capture_default_str();
-  app->add_option("--crops", o->crops, "1, or 10: score each image on its corners, centre and mirrors")->capture_default_str();
+  add_number(*app, "--batch-size", o->batch_size, "images per forward = offspring per generation")->capture_default_str();
+  add_number(*app, "--seconds", o->seconds, "seconds per measurement per round")->capture_default_str();
+  add_number(*app, "--rounds", o->rounds, "interleaved rounds; medians are reported")->capture_default_str();
+  add_number(*app, "--crops", o->crops, "1, or 10: score each image on its corners, centre and mirrors")->capture_default_str();
   app->add_option("--encodings", o->encodings, "comma-separated encodings, or all")->capture_default_str();
   app->add_option("--json", o->json, "also write the figures to this JSON file");
-  app->add_option("--seed", o->seed, "random seed")->capture_default_str();
+  add_number(*app, "--seed", o->seed, "random seed")->capture_default_str();
   return {app, [o] { return bench(*o); }};
 }
 

@@ -140,13 +140,13 @@ Command add_check_command(CLI::App& parent) {
       "dropped by more than --tolerance. Prints a line per failure and last 'N passed, N failed'; exit 0 pass, 1 fail.");
   auto options = std::make_shared<CheckOptions>();
   app->add_option("run", options->run, "run directory (or its summary.json)")->required();
-  app->add_option("--min-confidence", options->min_confidence, "a class passes when its elite reaches this")
+  add_number(*app, "--min-confidence", options->min_confidence, "a class passes when its elite reaches this")
       ->capture_default_str();
-  app->add_option("--min-fraction", options->min_fraction, "the run passes when this fraction of classes pass")
+  add_number(*app, "--min-fraction", options->min_fraction, "the run passes when this fraction of classes pass")
       ->capture_default_str();
   app->add_option("--classes", options->classes, "classes to check, e.g. 0-4 or 1,7 (empty: all of the run's)");
   app->add_option("--baseline", options->baseline, "summary.json (or run directory) of an earlier run to compare with");
-  app->add_option("--tolerance", options->tolerance, "largest allowed drop of a figure versus --baseline")
+  add_number(*app, "--tolerance", options->tolerance, "largest allowed drop of a figure versus --baseline")
       ->capture_default_str();
   return {app, [options] { return check(*options); }};
 }

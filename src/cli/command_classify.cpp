@@ -44,7 +44,8 @@ int classify(const ClassifyOptions& o) {
     out.push_back({{"image", o.images[i]}, {"top", top}});
   }
   if (o.json) {
-    std::printf("%s\n", out.dump(2).c_str());
+    // File names are printed as given; bytes that are not UTF-8 become U+FFFD in the JSON.
+    std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return 0;
   }
   for (const auto& entry : out) {
@@ -64,9 +65,9 @@ Command add_classify_command(CLI::App& parent) {
   auto options = std::make_shared<ClassifyOptions>();
   add_model_options(*app, options->model);
   app->add_option("images", options->images, "image files (PNG, JPEG, ...)")->required();
-  app->add_option("--top", options->top, "labels per image")->capture_default_str();
+  add_number(*app, "--top", options->top, "labels per image")->capture_default_str();
   app->add_flag("--json", options->json, "print JSON: [{image, top: [{index, label, probability}]}]");
-  app->add_option("--central-crop", options->central_crop,
+  add_number(*app, "--central-crop", options->central_crop,
                   "keep this central fraction of each side before resizing (TF-slim evaluation: 0.875)")
       ->capture_default_str();
   app->add_option("--resize", options->resize,

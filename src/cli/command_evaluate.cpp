@@ -240,7 +240,7 @@ Command add_evaluate_command(CLI::App& parent) {
   app->add_option("inputs", options->inputs, "run directories, or image files")->required();
   app->add_option("--out", options->out, "CSV file to write (default: <run>/transfer.csv; images: none)");
   add_model_options(*app, options->forward, /*with_file=*/false);
-  app->add_option("--batch-size", options->batch_size, "forward pass chunk size (0: all at once)")->capture_default_str();
+  add_number(*app, "--batch-size", options->batch_size, "forward pass chunk size (0: all at once)")->capture_default_str();
   return {app, [options] { return evaluate(*options); }};
 }
 

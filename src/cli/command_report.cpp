@@ -232,7 +232,7 @@ Command add_report_command(CLI::App& parent) {
   app->add_option("runs", options->runs, "run directories")->required();
   app->add_option("--out", options->out,
                   std::string("report directory (default: <run>/report; several runs: ") + kDefaultComparisonOut + ")");
-  app->add_option("--max-page-side", options->max_page_side, "largest contact sheet page side in pixels; more "
+  add_number(*app, "--max-page-side", options->max_page_side, "largest contact sheet page side in pixels; more "
                                                              "elites go onto further pages")
       ->capture_default_str();
   return {app, [options] { return report(*options); }};

@@ -79,7 +79,7 @@ Command add_resume_command(CLI::App& parent) {
   auto dir = std::make_shared<std::string>();
   auto generations = std::make_shared<int64_t>(0);
   app->add_option("dir", *dir, "run directory written by fool run")->required();
-  app->add_option("--generations", *generations, "new total number of generations (0: the run's own)");
+  add_number(*app, "--generations", *generations, "new total number of generations (0: the run's own)");
   return {app, [dir, generations] {
             const std::string config_path = (std::filesystem::path(*dir) / "config.json").string();
             if (!std::filesystem::exists(config_path)) {

@@ -1,5 +1,9 @@
 #include "fool/io/genome_json.h"
 
+#include <cmath>
+#include <map>
+#include <vector>
+
 #include "fool/encoding/cppn.h"
 #include "fool/util/error.h"
 
@@ -10,6 +14,15 @@ constexpr const char* kInputNames[kCppnInputs] = {"x", "y", "d", "bias"};
 
 [[noreturn]] void bad_genome(const std::string& source, const std::string& what) {
   throw Error(ErrorKind::kIo, "genome '" + source + "': " + what + ". Fix: pass a genome JSON that fool run wrote.");
+}
+
+/// An integer field, refused when it is 2.5 or "2" rather than read as 2.
+int64_t integer_field(const nlohmann::json& object, const char* key, const std::string& source) {
+  const auto& v = object.at(key);
+  if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX))) {
+    bad_genome(source, std::string("\"") + key + "\" is " + v.dump() + ", not an integer");
+  }
+  return v.get<int64_t>();
 }
 
 }  // namespace
@@ -57,12 +70,21 @@ std::optional<nlohmann::json> genome_to_json(const Encoding& encoding, const Gen
 LoadedGenome genome_from_json(const nlohmann::json& j, const std::string& source) {
   LoadedGenome loaded;
   try {
-    if (j.value("fool_genome", 0) != 1) bad_genome(source, "not a fool genome file (no \"fool_genome\": 1)");
+    if (!j.is_object() || j.value("fool_genome", 0) != 1) {
+      bad_genome(source, "not a fool genome file (no \"fool_genome\": 1)");
+    }
     if (j.at("encoding").get<std::string>() != "cppn") bad_genome(source, "encoding is not cppn");
     EncodingOptions options;
     const auto& image = j.at("image");
     options.shape = {image.at("channels").get<int64_t>(), image.at("height").get<int64_t>(),
                      image.at("width").get<int64_t>()};
+    const auto& shape = options.shape;
+    if ((shape.channels != 1 && shape.channels != 3) || shape.height < 1 || shape.width < 1 ||
+        shape.height > kMaxGenomeImageSide || shape.width > kMaxGenomeImageSide) {
+      bad_genome(source, "image " + std::to_string(shape.channels) + "x" + std::to_string(shape.height) + "x" +
+                             std::to_string(shape.width) + " is not 1 or 3 channels of 1.." +
+                             std::to_string(kMaxGenomeImageSide) + " pixels a side");
+    }
     // Checked here, once: "HSV" or "rgb" is refused, never drawn as another colour space.
     options.color_space = enum_from_name<ColorSpace>(j.at("color_space").get<std::string>(),
                                                      "genome '" + source + "': color_space", ErrorKind::kIo);
@@ -76,38 +98,67 @@ LoadedGenome genome_from_json(const nlohmann::json& j, const std::string& source
     for (std::size_t a = 0; a < encoding->activations().size(); ++a) {
       activation_index[activation_name(encoding->activations()[a])] = static_cast<int64_t>(a);
     }
+    // Node slots: the ids, which fool writes densely from 0. The limit keeps the [M,M] edge
+    // tensors and the renderer's level plan small (a single id of 30000 would need 4.5 GB).
+    const auto& nodes = j.at("nodes");
+    const auto& connections = j.at("connections");
+    if (!nodes.is_array() || !connections.is_array()) bad_genome(source, "\"nodes\" and \"connections\" must be arrays");
     int64_t m = kCppnInputs + encoding->outputs();
-    for (const auto& node : j.at("nodes")) m = std::max(m, node.at("id").get<int64_t>() + 1);
-    auto active = at::zeros({1, m}, at::kBool);
-    auto activation = at::zeros({1, m}, at::kLong);
-    auto rank = at::zeros({1, m}, at::kDouble);
-    auto edge = at::zeros({1, m, m}, at::kBool);
-    auto weight = at::zeros({1, m, m}, at::kFloat);
-    for (const auto& node : j.at("nodes")) {
-      const int64_t id = node.at("id").get<int64_t>();
+    for (const auto& node : nodes) {
+      const int64_t id = integer_field(node, "id", source);
       if (id < 0) bad_genome(source, "negative node id");
-      active[0][id] = true;
+      if (id >= kMaxGenomeNodes) {
+        bad_genome(source, "node id " + std::to_string(id) + " is beyond the limit of " +
+                               std::to_string(kMaxGenomeNodes) + " node slots (ids 0.." +
+                               std::to_string(kMaxGenomeNodes - 1) + ")");
+      }
+      m = std::max(m, id + 1);
+    }
+    if (static_cast<int64_t>(connections.size()) > m * m) {
+      bad_genome(source, std::to_string(connections.size()) + " connections, more than the " + std::to_string(m * m) +
+                             " that " + std::to_string(m) + " nodes can have");
+    }
+    // Built on the host, then copied into tensors once.
+    std::vector<uint8_t> active(static_cast<std::size_t>(m), 0), edge(static_cast<std::size_t>(m * m), 0);
+    std::vector<int64_t> activation(static_cast<std::size_t>(m), 0);
+    std::vector<double> rank(static_cast<std::size_t>(m), 0.0);
+    std::vector<float> weight(static_cast<std::size_t>(m * m), 0.0f);
+    for (const auto& node : nodes) {
+      const int64_t id = integer_field(node, "id", source);
+      const auto slot = static_cast<std::size_t>(id);
+      active[slot] = 1;
       if (id < kCppnInputs) continue;
       auto it = activation_index.find(node.at("activation").get<std::string>());
       if (it == activation_index.end()) bad_genome(source, "node " + std::to_string(id) + " uses an activation outside the set");
-      activation[0][id] = it->second;
-      rank[0][id] = node.at("rank").get<double>();
+      activation[slot] = it->second;
+      rank[slot] = node.at("rank").get<double>();
+      if (!std::isfinite(rank[slot])) bad_genome(source, "node " + std::to_string(id) + " has no finite rank");
     }
-    for (const auto& c : j.at("connections")) {
-      const int64_t from = c.at("from").get<int64_t>(), to = c.at("to").get<int64_t>();
-      if (from < 0 || to < 0 || from >= m || to >= m || !active[0][from].item<bool>() || !active[0][to].item<bool>()) {
+    for (const auto& c : connections) {
+      const int64_t from = integer_field(c, "from", source), to = integer_field(c, "to", source);
+      if (from < 0 || to < 0 || from >= m || to >= m || !active[static_cast<std::size_t>(from)] ||
+          !active[static_cast<std::size_t>(to)]) {
         bad_genome(source, "connection " + std::to_string(from) + "->" + std::to_string(to) + " names a missing node");
       }
-      if (rank[0][from].item<double>() >= rank[0][to].item<double>() && from >= kCppnInputs) {
+      if (rank[static_cast<std::size_t>(from)] >= rank[static_cast<std::size_t>(to)] && from >= kCppnInputs) {
         bad_genome(source, "connection " + std::to_string(from) + "->" + std::to_string(to) + " goes against the rank order");
       }
-      edge[0][to][from] = true;
-      weight[0][to][from] = c.at("weight").get<float>();
+      const float w = c.at("weight").get<float>();
+      if (!std::isfinite(w)) bad_genome(source, "connection " + std::to_string(from) + "->" + std::to_string(to) + " has no finite weight");
+      edge[static_cast<std::size_t>(to * m + from)] = 1;
+      weight[static_cast<std::size_t>(to * m + from)] = w;
     }
     for (int64_t i = 0; i < kCppnInputs + encoding->outputs(); ++i) {
-      if (!active[0][i].item<bool>()) bad_genome(source, "input or output node " + std::to_string(i) + " is missing");
+      if (!active[static_cast<std::size_t>(i)]) bad_genome(source, "input or output node " + std::to_string(i) + " is missing");
     }
-    loaded.genome = GenomeBatch({{"active", active}, {"activation", activation}, {"rank", rank}, {"edge", edge}, {"weight", weight}});
+    const auto tensor = [](auto& values, at::IntArrayRef sizes, at::ScalarType type) {
+      return at::from_blob(values.data(), sizes, type).clone();
+    };
+    loaded.genome = GenomeBatch({{"active", tensor(active, {1, m}, at::kByte).to(at::kBool)},
+                                 {"activation", tensor(activation, {1, m}, at::kLong)},
+                                 {"rank", tensor(rank, {1, m}, at::kDouble)},
+                                 {"edge", tensor(edge, {1, m, m}, at::kByte).to(at::kBool)},
+                                 {"weight", tensor(weight, {1, m, m}, at::kFloat)}});
     loaded.encoding = std::move(encoding);
   } catch (const nlohmann::json::exception& e) {
     bad_genome(source, std::string("missing or mistyped field (") + e.what() + ")");

@@ -1,5 +1,6 @@
 #include "fool/io/json.h"
 
+#include <cmath>
 #include <limits>
 #include <set>
 #include <type_traits>
@@ -31,8 +32,8 @@ bool has_type(const nlohmann::json& v, const char** expected) {
     return v.is_number_integer() && (v.is_number_unsigned() ? v.get<uint64_t>() <= uint64_t(INT64_MAX) : true) &&
            v.get<int64_t>() >= std::numeric_limits<T>::min() && v.get<int64_t>() <= std::numeric_limits<T>::max();
   } else {
-    *expected = "a number";
-    return v.is_number();
+    *expected = "a finite number";
+    return v.is_number() && std::isfinite(v.get<double>());
   }
 }
 

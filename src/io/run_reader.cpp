@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -18,6 +20,8 @@ namespace fs = std::filesystem;
 namespace {
 
 const char* const kFix = "Fix: pass a directory written by fool run (or restore the file).";
+/// The most a run file read back may hold (progress.csv of a million generations: about 80 MB).
+constexpr std::size_t kMaxRunFileBytes = std::size_t{256} << 20;
 
 [[noreturn]] void malformed(const std::string& file, const std::string& what) {
   throw Error(ErrorKind::kIo, "'" + file + "' " + what + ". " + kFix);
@@ -26,7 +30,7 @@ const char* const kFix = "Fix: pass a directory written by fool run (or restore 
 std::string read_existing(const std::string& file) {
   std::error_code ec;
   if (!fs::is_regular_file(file, ec)) malformed(file, "is missing");
-  return read_file(file);
+  return read_file(file, kMaxRunFileBytes);
 }
 
 nlohmann::json read_json_file(const std::string& file) {
@@ -49,8 +53,31 @@ T json_field(const nlohmann::json& j, const char* key, const std::string& file, 
   } else {
     ok = value.is_number_integer();
   }
+  if constexpr (std::is_integral_v<T>) {
+    ok = ok && !(value.is_number_unsigned() && value.get<uint64_t>() > uint64_t(INT64_MAX));
+  }
   if (!ok) malformed(file, std::string("field \"") + key + "\"" + where + " has the wrong type (" + value.dump() + ")");
-  return value.get<T>();
+  const T out = value.get<T>();
+  if constexpr (std::is_floating_point_v<T>) {
+    if (!std::isfinite(out)) malformed(file, std::string("field \"") + key + "\"" + where + " is not a finite number");
+  }
+  return out;
+}
+
+/// A probability read back (an elite's confidence, a fraction of classes): finite and in [0,1].
+/// A cell that never got an elite (confidence -1, only when a model's outputs were NaN) or an
+/// edited file fails here, never as a silent pass or fail of `fool check`.
+double probability(double value, const std::string& file, const std::string& what) {
+  if (!(value >= 0.0 && value <= 1.0)) {
+    malformed(file, what + " is " + std::to_string(value) + ", not a probability in [0,1]");
+  }
+  return value;
+}
+
+/// A class index or generation read back: >= 0.
+int64_t non_negative(int64_t value, const std::string& file, const std::string& what) {
+  if (value < 0) malformed(file, what + " is " + std::to_string(value) + ", not >= 0");
+  return value;
 }
 
 /// CSV rows (RFC 4180 quoting), the header being row 0.
@@ -97,10 +124,11 @@ std::vector<ClassResult> read_archive_csv(const std::string& file) {
   const auto rows = read_csv_file(file, {"class", "label", "confidence", "generation"});
   for (std::size_t r = 0; r < rows.size(); ++r) {
     ClassResult c;
-    c.index = to_integer(rows[r][0], file, r, "class");
+    const std::string row = "row " + std::to_string(r + 2) + ": ";
+    c.index = non_negative(to_integer(rows[r][0], file, r, "class"), file, row + "class");
     c.label = rows[r][1];
-    c.confidence = to_number(rows[r][2], file, r, "confidence");
-    c.generation = to_integer(rows[r][3], file, r, "generation");
+    c.confidence = probability(to_number(rows[r][2], file, r, "confidence"), file, row + "confidence");
+    c.generation = non_negative(to_integer(rows[r][3], file, r, "generation"), file, row + "generation");
     out.push_back(c);
   }
   if (out.empty()) malformed(file, "has no elites");
@@ -119,8 +147,10 @@ std::vector<std::string> find_elite_images(const std::string& dir, const std::ve
     if (!entry.is_regular_file() || name.size() < 5 || name.substr(name.size() - 4) != ".png") continue;
     const auto underscore = name.find('_');
     const std::string digits = name.substr(0, underscore);
-    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) continue;
-    const int64_t index = std::stoll(digits);
+    int64_t index = 0;
+    const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), index);
+    // Not <digits>_...png, or a number no class has: not an elite image.
+    if (digits.empty() || error != std::errc() || end != digits.data() + digits.size() || index < 0) continue;
     if (by_class.count(index)) {
       malformed(elites.string(), "holds two images of class " + std::to_string(index) + " ('" +
                                      fs::path(by_class[index]).filename().string() + "' and '" + name + "')");
@@ -157,14 +187,15 @@ RunSummary parse_summary(const nlohmann::json& j, const std::string& file) {
   s.evaluations_per_second = json_field<double>(j, "evaluations_per_second", file);
   s.forward_equivalents =
       j.contains("forward_equivalents") ? json_field<int64_t>(j, "forward_equivalents", file) : s.evaluations;
-  s.median_confidence = json_field<double>(j, "median_confidence", file);
-  s.min_confidence = json_field<double>(j, "min_confidence", file);
+  s.median_confidence = probability(json_field<double>(j, "median_confidence", file), file, "median_confidence");
+  s.min_confidence = probability(json_field<double>(j, "min_confidence", file), file, "min_confidence");
   if (!j.contains("fraction_at_least") || !j["fraction_at_least"].is_object()) {
     malformed(file, "has no object \"fraction_at_least\"");
   }
   for (const auto& item : j["fraction_at_least"].items()) {
     if (!item.value().is_number()) malformed(file, "fraction_at_least \"" + item.key() + "\" is not a number");
-    s.fraction_at_least.emplace_back(item.key(), item.value().get<double>());
+    s.fraction_at_least.emplace_back(
+        item.key(), probability(item.value().get<double>(), file, "fraction_at_least \"" + item.key() + "\""));
   }
   std::sort(s.fraction_at_least.begin(), s.fraction_at_least.end(),
             [](const auto& a, const auto& b) { return std::atof(a.first.c_str()) < std::atof(b.first.c_str()); });
@@ -172,10 +203,10 @@ RunSummary parse_summary(const nlohmann::json& j, const std::string& file) {
   for (const auto& c : j["classes"]) {
     const std::string where = " in classes[" + std::to_string(s.classes.size()) + "]";
     ClassResult r;
-    r.index = json_field<int64_t>(c, "index", file, where);
+    r.index = non_negative(json_field<int64_t>(c, "index", file, where), file, "index" + where);
     r.label = json_field<std::string>(c, "label", file, where);
-    r.confidence = json_field<double>(c, "confidence", file, where);
-    r.generation = json_field<int64_t>(c, "generation", file, where);
+    r.confidence = probability(json_field<double>(c, "confidence", file, where), file, "confidence" + where);
+    r.generation = non_negative(json_field<int64_t>(c, "generation", file, where), file, "generation" + where);
     s.classes.push_back(r);
   }
   if (s.classes.empty()) malformed(file, "lists no classes");
@@ -239,7 +270,15 @@ EliteTable read_elite_table(const RunData& run) {
     table.labels.push_back(run.archive[i].label);
     table.confidence.push_back(run.archive[i].confidence);
     table.generation.push_back(run.archive[i].generation);
-    images.push_back(read_image(run.elite_images[i], run.input));
+    // The images as stored, not as config.json says they should be (an edited "model_info"
+    // "input" must not decide how many bytes are read); any that differ from the first are
+    // converted to its channels and size.
+    if (i == 0) {
+      images.push_back(read_image(run.elite_images[i]));
+    } else {
+      const auto& first = images.front();
+      images.push_back(read_image(run.elite_images[i], ImageShape{first.size(0), first.size(1), first.size(2)}));
+    }
   }
   table.images = at::stack(images);
   return table;

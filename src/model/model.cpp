@@ -2,8 +2,14 @@
 
 #include <torch/script.h>
 
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <vector>
 
@@ -20,6 +26,15 @@ struct Model::Impl {
 namespace {
 
 constexpr const char* kInfoFile = "fool.json";
+/// fool.json is a model card of a few KB (ImageNet's 1000 labels: 30 KB); a compressed record
+/// that unpacks to more is refused before anything is unpacked.
+constexpr uint64_t kMaxInfoBytes = 1 << 20;
+/// A record that unpacks to more than this and more than kMaxRecordRatio times its packed size is
+/// a zip bomb: torch.jit.save stores records uncompressed, and weights do not compress 100-fold.
+constexpr uint64_t kMaxPackedRecordBytes = 64ull << 20;
+constexpr uint64_t kMaxRecordRatio = 100;
+/// Model files are read whole into memory: larger ones are refused before reading.
+constexpr uint64_t kMaxModelBytes = 8ull << 30;
 
 [[noreturn]] void model_error(const std::string& source, const std::string& what) {
   throw Error(ErrorKind::kModel, "model '" + source + "': " + what);
@@ -41,6 +56,93 @@ std::string cause(const std::string& text, bool last) {
 }
 
 std::string first_line(const c10::Error& e) { return cause(e.what_without_backtrace(), false); }
+
+/// One entry of a zip archive's central directory.
+struct ZipEntry {
+  std::string name;
+  uint64_t packed = 0, unpacked = 0;
+};
+
+uint64_t little_endian(const std::string& b, uint64_t at, int bytes) {
+  uint64_t v = 0;
+  for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(b[at + static_cast<uint64_t>(i)]);
+  return v;
+}
+
+/// The central directory of the zip archive `b` (zip64 aware, as miniz, LibTorch's reader, reads
+/// it), or nothing when `b` is not a zip archive this can read (torch::jit::load then says why).
+std::optional<std::vector<ZipEntry>> zip_entries(const std::string& b) {
+  const uint64_t size = b.size();
+  if (size < 22) return std::nullopt;
+  // End of central directory: the last record, followed by a comment of at most 65535 bytes.
+  uint64_t end = size - 22;
+  const uint64_t lowest = size > 22 + 65535 ? size - 22 - 65535 : 0;
+  while (little_endian(b, end, 4) != 0x06054b50) {
+    if (end == lowest) return std::nullopt;
+    --end;
+  }
+  uint64_t count = little_endian(b, end + 10, 2), directory = little_endian(b, end + 16, 4);
+  if ((count == 0xffff || directory == 0xffffffff) && end >= 20 && little_endian(b, end - 20, 4) == 0x07064b50) {
+    const uint64_t end64 = little_endian(b, end - 20 + 8, 8);
+    if (size < 56 || end64 > size - 56 || little_endian(b, end64, 4) != 0x06064b50) return std::nullopt;
+    count = little_endian(b, end64 + 32, 8);
+    directory = little_endian(b, end64 + 48, 8);
+  }
+  std::vector<ZipEntry> entries;
+  uint64_t at = directory;
+  for (uint64_t i = 0; i < count; ++i) {
+    if (size < 46 || at > size - 46 || little_endian(b, at, 4) != 0x02014b50) return std::nullopt;
+    ZipEntry e;
+    e.packed = little_endian(b, at + 20, 4);
+    e.unpacked = little_endian(b, at + 24, 4);
+    const uint64_t name_length = little_endian(b, at + 28, 2), extra_length = little_endian(b, at + 30, 2),
+                   comment_length = little_endian(b, at + 32, 2);
+    if (at + 46 + name_length + extra_length > size) return std::nullopt;
+    e.name = b.substr(at + 46, name_length);
+    // Zip64 extended information: the sizes that the fixed fields mark 0xffffffff, in this order.
+    const uint64_t extra_end = at + 46 + name_length + extra_length;
+    for (uint64_t x = at + 46 + name_length; x + 4 <= extra_end;) {
+      const uint64_t id = little_endian(b, x, 2), length = little_endian(b, x + 2, 2);
+      if (x + 4 + length > extra_end) break;
+      uint64_t field = x + 4;
+      if (id == 0x0001) {
+        if (e.unpacked == 0xffffffff && field + 8 <= x + 4 + length) {
+          e.unpacked = little_endian(b, field, 8);
+          field += 8;
+        }
+        if (e.packed == 0xffffffff && field + 8 <= x + 4 + length) e.packed = little_endian(b, field, 8);
+      }
+      x += 4 + length;
+    }
+    entries.push_back(e);
+    at += 46 + name_length + extra_length + comment_length;
+  }
+  return entries;
+}
+
+/// Refuses, before LibTorch unpacks anything, a fool.json that unpacks to more than a model card
+/// ever needs, and any record that unpacks far beyond its size in the file.
+void check_archive(const std::string& bytes, const std::string& source) {
+  const auto entries = zip_entries(bytes);
+  if (!entries) return;
+  const std::string info_suffix = std::string("/extra/") + kInfoFile;
+  for (const auto& e : *entries) {
+    const bool info = e.name.size() >= info_suffix.size() &&
+                      e.name.compare(e.name.size() - info_suffix.size(), info_suffix.size(), info_suffix) == 0;
+    if (info && e.unpacked > kMaxInfoBytes) {
+      model_error(source, std::string(kInfoFile) + " unpacks to " + std::to_string(e.unpacked) +
+                              " bytes, more than the limit of " + std::to_string(kMaxInfoBytes) +
+                              " bytes for a model card. Fix: write fool.json as the model contract in README.md "
+                              "describes (name, input, labels, outputs).");
+    }
+    if (e.unpacked > kMaxPackedRecordBytes && e.unpacked / std::max<uint64_t>(1, e.packed) > kMaxRecordRatio) {
+      model_error(source, "record '" + e.name + "' unpacks to " + std::to_string(e.unpacked) + " bytes from " +
+                              std::to_string(e.packed) + ", more than " + std::to_string(kMaxRecordRatio) +
+                              " times its size in the file (a zip bomb, not a TorchScript file). Fix: save the "
+                              "model with torch.jit.save.");
+    }
+  }
+}
 
 ModelInfo parse_info(const std::string& json_text, const std::string& source) {
   const std::string fix = " Fix: write fool.json as the model contract in README.md describes (scripts/_fool_model.py does).";
@@ -64,6 +166,10 @@ ModelInfo parse_info(const std::string& json_text, const std::string& source) {
     }
     info.outputs_probabilities = outputs == "probabilities";
     if (j.contains("preprocessing")) info.central_crop = j["preprocessing"].value("central_crop", 1.0);
+    if (!(info.central_crop > 0 && info.central_crop <= 1)) {
+      model_error(source, "fool.json \"preprocessing\".\"central_crop\" is " + std::to_string(info.central_crop) +
+                              ", not a fraction in (0,1]." + fix);
+    }
   } catch (const nlohmann::json::exception& e) {
     model_error(source, std::string("fool.json is incomplete (") + e.what() + ")." + fix);
   }
@@ -83,15 +189,27 @@ Model::Model(std::shared_ptr<Impl> impl, std::shared_ptr<ModelInfo> info, at::De
     : impl_(std::move(impl)), info_(std::move(info)), device_(device) {}
 
 Model Model::load(const std::string& path, const at::Device& device, const ModelOverrides& overrides) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    model_error(path, std::string("cannot open the file (") + std::strerror(errno) +
+                          "). Fix: check the path given to --model.");
+  }
+  if (!S_ISREG(st.st_mode)) model_error(path, "is not a regular file. Fix: pass a TorchScript file to --model.");
+  if (static_cast<uint64_t>(st.st_size) > kMaxModelBytes) {
+    model_error(path, "is " + std::to_string(st.st_size) + " bytes, more than the limit of " +
+                          std::to_string(kMaxModelBytes) + " bytes for a model file. Fix: pass a smaller model.");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) model_error(path, "cannot open the file. Fix: check the path given to --model.");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return load_bytes(buffer.str(), path, device, overrides);
+  std::string bytes(static_cast<std::size_t>(st.st_size), '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  bytes.resize(static_cast<std::size_t>(in.gcount()));
+  return load_bytes(bytes, path, device, overrides);
 }
 
 Model Model::load_bytes(const std::string& bytes, const std::string& source, const at::Device& device,
                         const ModelOverrides& overrides) {
+  check_archive(bytes, source);
   auto impl = std::make_shared<Impl>();
   impl->bytes = std::make_shared<const std::string>(bytes);
   std::unordered_map<std::string, std::string> extra{{kInfoFile, ""}};
@@ -150,12 +268,19 @@ Model Model::load_bytes(const std::string& bytes, const std::string& source, con
                             ", expected [N,K] class scores. Fix: return logits or probabilities of shape [N,K].");
   }
   const int64_t k = out.size(1);
+  if (k == 0) {
+    model_error(source, "forward returns no class scores (shape " + c10::str(out.sizes()) +
+                            "). Fix: return logits or probabilities of shape [N,K] with K >= 1.");
+  }
   if (info->labels.empty()) {
     for (int64_t i = 0; i < k; ++i) info->labels.push_back(std::to_string(i));
   } else if (static_cast<int64_t>(info->labels.size()) != k) {
     model_error(source, "has " + std::to_string(info->labels.size()) + " labels but its forward returns " +
                             std::to_string(k) + " classes. Fix: give exactly one label per output.");
   }
+  at::Tensor broken;
+  model.check_outputs(out, broken);
+  model.throw_if_broken(broken, 2);
   return model;
 }
 
@@ -230,6 +355,7 @@ at::Tensor Model::run_module(const at::Tensor& images) const {
     throw;  // the contract check in load_bytes names it; elsewhere main does
   } catch (const std::exception& e) {
     // TorchScript interpreter errors carry a whole traceback: keep the cause.
+    if (auto oom = out_of_memory_error(e.what())) throw *oom;
     model_error(info_->source, "forward failed (" + cause(e.what(), true) + ").");
   }
   if (!result.isTensor()) {
@@ -238,19 +364,67 @@ at::Tensor Model::run_module(const at::Tensor& images) const {
   return result.toTensor();
 }
 
-at::Tensor Model::probabilities(const at::Tensor& images, int64_t batch_size) const {
+at::Tensor Model::checked_chunk(const at::Tensor& images, at::Tensor& broken) const {
+  auto out = forward(images);
+  if (out.dim() != 2 || out.size(0) != images.size(0) || out.size(1) != num_classes()) {
+    model_error(info_->source, "forward returns shape " + c10::str(out.sizes()) + " for a batch of " +
+                                   std::to_string(images.size(0)) + " images, expected [" +
+                                   std::to_string(images.size(0)) + "," + std::to_string(num_classes()) +
+                                   "]. Fix: return one row of " + std::to_string(num_classes()) +
+                                   " class scores per image, for any batch size.");
+  }
+  out = out.to(at::kFloat);
+  auto p = info_->outputs_probabilities ? out : at::softmax(out, 1);
+  check_outputs(info_->outputs_probabilities ? p : out, broken);
+  return p;
+}
+
+void Model::check_outputs(const at::Tensor& out, at::Tensor& broken) const {
+  // Rows of probabilities sum to 1 within float rounding (a little more at bf16/fp16); logits may
+  // be anything finite. NaN fails every comparison, so each rule is written as "not ok".
+  if (out.numel() == 0) return;
+  const double tolerance = precision_ == Precision::kFloat32 ? 1e-3 : 2e-2;
+  const auto scores = out.to(at::kFloat);
+  auto flags = at::isfinite(scores).all().logical_not().to(at::kInt);
+  if (info_->outputs_probabilities) {
+    auto [low, high] = at::aminmax(scores);
+    const auto in_range = (low >= -tolerance).logical_and(high <= 1.0 + tolerance);
+    const auto sums_to_one = (scores.sum(1) - 1.0).abs().amax() <= tolerance;
+    flags = flags.bitwise_or(in_range.logical_not().to(at::kInt).mul(2))
+                .bitwise_or(sums_to_one.logical_not().to(at::kInt).mul(4));
+  }
+  broken = broken.defined() ? broken.bitwise_or(flags) : flags;
+}
+
+void Model::throw_if_broken(const at::Tensor& broken, int64_t images) const {
+  if (!broken.defined()) return;
+  const int flags = broken.item<int>();  // the one host synchronisation of a batch
+  if (flags == 0) return;
+  std::string what = (flags & 1) ? "NaN or infinite values" : (flags & 2) ? "probabilities outside [0,1]"
+                                                                        : "probability rows that do not sum to 1";
+  model_error(info_->source, "forward breaks the model contract on a batch of " + std::to_string(images) +
+                                 " images: its outputs hold " + what + ". Fix: return finite " +
+                                 (info_->outputs_probabilities ? "probabilities (rows in [0,1] summing to 1)"
+                                                               : "logits") +
+                                 ", or declare \"outputs\" correctly in fool.json.");
+}
+
+at::Tensor Model::probabilities(const at::Tensor& images, int64_t batch_size, at::Tensor& broken) const {
   at::NoGradGuard no_grad;
   const int64_t n = images.size(0);
-  if (batch_size <= 0 || batch_size >= n) {
-    auto out = forward(images).to(at::kFloat);
-    return info_->outputs_probabilities ? out : at::softmax(out, 1);
-  }
+  if (batch_size <= 0 || batch_size >= n) return checked_chunk(images, broken);
   auto result = at::empty({n, num_classes()}, images.options().dtype(at::kFloat));
   for (int64_t begin = 0; begin < n; begin += batch_size) {
     const int64_t end = std::min(n, begin + batch_size);
-    auto out = forward(images.slice(0, begin, end)).to(at::kFloat);
-    result.slice(0, begin, end).copy_(info_->outputs_probabilities ? out : at::softmax(out, 1));
+    result.slice(0, begin, end).copy_(checked_chunk(images.slice(0, begin, end), broken));
   }
+  return result;
+}
+
+at::Tensor Model::probabilities(const at::Tensor& images, int64_t batch_size) const {
+  at::Tensor broken;
+  auto result = probabilities(images, batch_size, broken);
+  throw_if_broken(broken, images.size(0));
   return result;
 }
 

@@ -8,6 +8,7 @@
 
 #include "fool/search/random.h"
 #include "fool/util/error.h"
+#include "fool/util/utf8.h"
 
 namespace fool {
 namespace {
@@ -26,12 +27,28 @@ ImageShape parse_input_shape(const std::string& text) {
   return shape;
 }
 
+/// A labels file: ImageNet's 1000 (or 21k) labels take well under a megabyte.
+constexpr std::size_t kMaxLabelsBytes = 16 << 20;
+
 std::vector<std::string> read_labels(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorKind::kIo, "cannot read --labels '" + path + "'. Fix: check the path.");
+  std::ifstream file(path, std::ios::binary);
+  if (!file) throw Error(ErrorKind::kIo, "cannot read --labels '" + path + "'. Fix: check the path.");
+  std::string text(kMaxLabelsBytes + 1, '\0');  // one byte more than allowed: a larger file shows
+  file.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(file.gcount()));
+  if (text.size() > kMaxLabelsBytes) {
+    throw Error(ErrorKind::kIo, "--labels '" + path + "' is larger than the limit of " +
+                                    std::to_string(kMaxLabelsBytes) + " bytes. Fix: pass a file of one label per line.");
+  }
+  std::istringstream in(text);
   std::vector<std::string> labels;
   for (std::string line; std::getline(in, line);) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!is_utf8(line)) {
+      throw Error(ErrorKind::kIo, "--labels '" + path + "' line " + std::to_string(labels.size() + 1) +
+                                      " is not UTF-8 text (labels are written into JSON files). Fix: save the "
+                                      "file as UTF-8.");
+    }
     labels.push_back(line);
   }
   while (!labels.empty() && labels.back().empty()) labels.pop_back();

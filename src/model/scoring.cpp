@@ -46,14 +46,16 @@ at::Tensor Scorer::probabilities(const at::Tensor& images, int64_t batch_size) c
   const int64_t n = images.size(0);
   const int64_t chunk = batch_size > 0 ? batch_size : n;
   if (options_.crops == 1) return model_.probabilities(model_inputs(images), batch_size);
+  at::Tensor broken;  // checked once for the whole batch: one host sync
   // Crop per chunk of images so that only one chunk of crops exists at a time.
   const int64_t images_per_chunk = std::max<int64_t>(1, chunk / options_.crops);
   auto result = at::empty({n, model_.num_classes()}, images.options().dtype(at::kFloat));
   for (int64_t begin = 0; begin < n; begin += images_per_chunk) {
     const int64_t end = std::min(n, begin + images_per_chunk);
-    auto p = model_.probabilities(model_inputs(images.slice(0, begin, end)), 0);
+    auto p = model_.probabilities(model_inputs(images.slice(0, begin, end)), 0, broken);
     result.slice(0, begin, end).copy_(p.view({end - begin, options_.crops, -1}).mean(1));
   }
+  model_.throw_if_broken(broken, n * options_.crops);
   return result;
 }
 

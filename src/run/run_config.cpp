@@ -1,10 +1,13 @@
 #include "fool/run/run_config.h"
 
 #include <cmath>
+#include <string>
+#include <type_traits>
 
 #include "fool/model/precision.h"
 #include "fool/search/search.h"
 #include "fool/util/error.h"
+#include "fool/util/utf8.h"
 
 namespace fool {
 namespace {
@@ -17,6 +20,14 @@ void require(bool ok, const std::string& setting, const std::string& rule) {
 
 void validate(const RunConfig& c) {
   const auto& e = c.encoding_options;
+  // config.json records every setting: text that JSON cannot hold fails now, not after the run.
+  RunConfig copy = c;
+  for_each_setting(copy, [](const char* name, auto& field, const char*) {
+    if constexpr (std::is_same_v<std::decay_t<decltype(field)>, std::string>) {
+      require(is_utf8(field), name, "'" + field + "' is not UTF-8 text, and fool records its settings in "
+                                    "config.json. Fix: use a UTF-8 name");
+    }
+  });
   check_search_name(c.search);
   make_encoding(c.encoding, e);  // throws naming the encodings; the options are checked when it is built
   check_search_encoding(c.search, c.encoding);

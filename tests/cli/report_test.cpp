@@ -127,14 +127,19 @@ TEST_F(ReportCommands, CheckBaselinePassesAgainstItselfAndFailsAgainstABetterOne
   EXPECT_EQ(last_line(self), passed_failed(figures, 0)) << self.describe();
 
   // A doctored baseline 0.1 better in median and min and 0.05 better in class 3: three regressions
-  // beyond the default tolerance of 0.02, none beyond 0.2.
+  // beyond the default tolerance of 0.02, none beyond 0.2. Both summaries are set to figures that
+  // leave room above them (a summary's confidences must stay probabilities in [0,1]).
   TempDir tmp;
-  nlohmann::json better = summary;
-  better["median_confidence"] = summary.at("median_confidence").get<double>() + 0.1;
-  better["min_confidence"] = summary.at("min_confidence").get<double>() + 0.1;
-  better["classes"][3]["confidence"] = summary.at("classes")[3].at("confidence").get<double>() + 0.05;
+  nlohmann::json now = summary, better = summary;
+  now["median_confidence"] = 0.8;
+  now["min_confidence"] = 0.7;
+  now["classes"][3]["confidence"] = 0.8;
+  better["median_confidence"] = 0.9;
+  better["min_confidence"] = 0.8;
+  better["classes"][3]["confidence"] = 0.85;
+  write_json_file(tmp / "now.json", now);
   write_json_file(tmp / "better.json", better);
-  const auto worse = run_fool({"check", run_, "--min-confidence", "0", "--baseline", tmp / "better.json"});
+  const auto worse = run_fool({"check", tmp / "now.json", "--min-confidence", "0", "--baseline", tmp / "better.json"});
   EXPECT_EQ(worse.exit_code, 1) << worse.describe();
   EXPECT_EQ(last_line(worse), passed_failed(figures - 3, 3)) << worse.describe();
   EXPECT_NE(worse.out.find("FAIL median_confidence"), std::string::npos) << worse.describe();
@@ -142,7 +147,7 @@ TEST_F(ReportCommands, CheckBaselinePassesAgainstItselfAndFailsAgainstABetterOne
   EXPECT_NE(worse.out.find("FAIL class 3 "), std::string::npos) << worse.describe();
 
   const auto tolerant = run_fool(
-      {"check", run_, "--min-confidence", "0", "--baseline", tmp / "better.json", "--tolerance", "0.2"});
+      {"check", tmp / "now.json", "--min-confidence", "0", "--baseline", tmp / "better.json", "--tolerance", "0.2"});
   EXPECT_EQ(tolerant.exit_code, 0) << tolerant.describe();
   EXPECT_EQ(last_line(tolerant), passed_failed(figures, 0)) << tolerant.describe();
 }

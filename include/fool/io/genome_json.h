@@ -2,6 +2,8 @@
 // Genomes as JSON files, so an elite can be rendered again at any size (`fool render`).
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 
 #include "fool/encoding/encoding.h"
@@ -21,7 +23,15 @@ struct LoadedGenome {
   GenomeBatch genome;
   nlohmann::json metadata;  ///< class, label, confidence when present
 };
-/// Throws fool::Error (kIo) naming the file and what is wrong with it.
+/// Limits of a genome file: node slots (ids 0..kMaxGenomeNodes-1; fool's runs stay far below, and
+/// the [M,M] edge tensors and the renderer's plan grow with the square and cube of it), the image
+/// side it declares, and the file's size (fool render reads no more).
+constexpr int64_t kMaxGenomeNodes = 1024;
+constexpr int64_t kMaxGenomeImageSide = 4096;
+constexpr std::size_t kMaxGenomeFileBytes = 16u << 20;
+
+/// Throws fool::Error (kIo) naming the file and what is wrong with it (a missing or mistyped
+/// field, an unknown activation, a connection against the rank order, a limit above exceeded).
 LoadedGenome genome_from_json(const nlohmann::json& j, const std::string& source);
 
 }  // namespace fool

@@ -57,7 +57,8 @@ struct RunData {
   std::string path;            ///< the run directory
   RunSummary summary;
   nlohmann::json config;       ///< config.json as written (null when not read)
-  ImageShape input;            ///< the model's input, from config.json "model_info" (default 1,28,28)
+  ImageShape input;            ///< the model's input as config.json "model_info" records it (default 1,28,28);
+                               ///< informative only: elite images are read as stored
   std::string model_name;      ///< config.json "model_info"."name", else the summary's model
   std::vector<ClassResult> archive;        ///< archive.csv rows, in file order
   std::vector<std::string> elite_images;   ///< elites/<class>_*.png for each archive row, same order
@@ -75,9 +76,9 @@ RunData read_run(const std::string& dir, unsigned parts = kRunEverything);
 /// Reads a summary.json file on its own (a `--baseline`). Same errors as read_run.
 RunSummary read_summary(const std::string& path);
 
-/// The run's elites as an EliteTable: archive rows plus the PNGs read back at the run's model
-/// resolution ([T,C,H,W] float32 in [0,1] on the CPU; exactly the 8-bit images that were scored).
-/// Needs kRunArchive | kRunElites | kRunConfig.
+/// The run's elites as an EliteTable: archive rows plus the PNGs read back as stored, at the first
+/// one's channels and size ([T,C,H,W] float32 in [0,1] on the CPU; exactly the 8-bit images that
+/// were scored). Needs kRunArchive | kRunElites.
 EliteTable read_elite_table(const RunData& run);
 
 }  // namespace fool

@@ -69,8 +69,17 @@ class Model {
 
   /// images: [N,C,H,W] float32 in [0,1] on device(). Returns [N,K] float32 softmax probabilities
   /// (of the logits turned to float32 when the forward runs at a lower precision),
-  /// evaluated in chunks of at most `batch_size` images (0: all at once).
+  /// evaluated in chunks of at most `batch_size` images (0: all at once). The outputs are checked
+  /// against the contract: a chunk's shape other than [n,K] throws fool::Error (kModel) at once;
+  /// NaN or infinite outputs, and "probabilities" outside [0,1] or rows not summing to 1, are
+  /// checked on the device per chunk and throw (kModel) after the last one (one host sync).
   at::Tensor probabilities(const at::Tensor& images, int64_t batch_size = 0) const;
+  /// The same without the host sync: ORs into `broken` (an int scalar on device(); undefined: set
+  /// here) which contract rules the chunks broke. throw_if_broken(broken, N) checks it later, so
+  /// that a caller scoring a batch in several calls synchronises once.
+  at::Tensor probabilities(const at::Tensor& images, int64_t batch_size, at::Tensor& broken) const;
+  /// Throws fool::Error (kModel) naming the rule when `broken` (from probabilities) is non-zero.
+  void throw_if_broken(const at::Tensor& broken, int64_t images) const;
   /// The raw module output for one chunk ([N,K], logits or probabilities as declared; bf16 or
   /// fp16 at those precisions).
   at::Tensor forward(const at::Tensor& images) const;
@@ -93,6 +102,11 @@ class Model {
   std::shared_ptr<Impl> reload() const;
   /// One forward of two blank images as configured; throws fool::Error (kModel) naming `setting`.
   void check_forward(const std::string& setting) const;
+  /// One chunk's forward, its shape checked, as float32 probabilities; contract flags into `broken`.
+  at::Tensor checked_chunk(const at::Tensor& images, at::Tensor& broken) const;
+  /// ORs into `broken` the contract rules that the raw outputs `out` [n,K] break (bit 1: NaN or
+  /// infinite, 2: probabilities outside [0,1], 4: rows not summing to 1).
+  void check_outputs(const at::Tensor& out, at::Tensor& broken) const;
 };
 
 /// The LeNet bundled in the binary (models/lenet_mnist.pt): its bytes.
