@@ -137,6 +137,7 @@ int bench(const BenchOptions& o) {
     throw Error(ErrorKind::kIo, "cannot write --json '" + o.json + "': '" + json_dir.string() +
                                     "' is not a directory. Fix: create it, or choose another path.");
   }
+  if (!o.json.empty()) check_replaceable_file(o.json);
   const Model model = load_model(o.model);
   const at::Device device = model.device();
   std::vector<std::string> names;

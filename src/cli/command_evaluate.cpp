@@ -215,6 +215,18 @@ int evaluate(const EvaluateOptions& o) {
                                        " run directories were given. Fix: drop --out (each run gets its "
                                        "transfer.csv) or evaluate one run at a time.");
   }
+  // Writing transfer.csv into a run directory takes the run's lock, as a run does: not while a
+  // run or resume writes there (it would be removed by a --force run and mixed with a running
+  // one). An explicit --out is written through a fresh temporary name and needs no lock.
+  std::vector<std::shared_ptr<DirectoryLock>> locks;
+  if (o.out.empty()) {
+    for (const auto& dir : runs) {
+      locks.push_back(DirectoryLock::acquire(dir, "wait for it to end, or write the table elsewhere with --out FILE."));
+      check_replaceable_file((fs::path(dir) / "transfer.csv").string());
+    }
+  } else {
+    check_replaceable_file(o.out);
+  }
   for (const auto& dir : runs) read_run(dir, kRunArchive | kRunElites);  // fail before loading models
   const at::Device device = prepare_device(o.forward.device, o.forward.threads);
   const auto models = load_models(o, device);

@@ -24,6 +24,7 @@ struct RenderOptions {
 };
 
 int render(const RenderOptions& o) {
+  check_replaceable_file(o.out);  // before any work: a link, FIFO, device or folder is refused
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(read_file(o.genome, kMaxGenomeFileBytes));

@@ -151,12 +151,23 @@ std::string report_run(const RunData& run, const std::string& out, const std::st
 
 int report(const ReportOptions& o) {
   if (o.max_page_side < 256) throw Error(ErrorKind::kUsage, "--max-page-side must be >= 256 pixels.");
+  // The default folder lies inside the run directory: written under the run's lock, not while
+  // a run writes there (taken before reading, so a running run is named as such).
+  std::shared_ptr<DirectoryLock> lock;
+  const bool inside_run = o.out.empty() && o.runs.size() == 1;
+  if (inside_run && fs::is_directory(o.runs[0])) {
+    lock = DirectoryLock::acquire(o.runs[0], "wait for it to end, or write the report elsewhere with --out DIR.");
+  }
   std::vector<RunData> runs;
   for (const auto& dir : o.runs) runs.push_back(read_run(dir));
   const std::string out = !o.out.empty()                ? o.out
                           : runs.size() == 1 ? (fs::path(runs[0].path) / "report").string()
                                              : std::string(kDefaultComparisonOut);
-  make_directories(out);
+  if (inside_run) {
+    make_own_directory(out);  // fool's own folder in the run: a link in its place is refused, not followed
+  } else {
+    make_directories(out);
+  }
 
   std::ostringstream md;
   if (runs.size() == 1) {

@@ -56,14 +56,11 @@ void ProgressCsvReporter::begin(const Search&, const ProgressRecord* resumed_fro
     }
   }
   write_file_atomic(path_, kept);
-  out_.open(path_, std::ios::out | std::ios::app);
-  if (!out_) throw Error(ErrorKind::kIo, "cannot write '" + path_ + "'. Fix: choose a writable --out.");
+  out_ = std::make_unique<AppendFile>(path_);
 }
 
 void ProgressCsvReporter::generation(const Search&, const ProgressRecord& record) {
-  out_ << progress_csv_row(record);
-  out_.flush();
-  if (!out_) throw Error(ErrorKind::kIo, "cannot append to '" + path_ + "' (disk full?). Fix: free some space.");
+  out_->append(progress_csv_row(record));
 }
 
 // ---- snapshots -----------------------------------------------------------------------------

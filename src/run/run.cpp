@@ -25,11 +25,16 @@ int execute_run(RunConfig c, RunMode mode, const std::atomic<int>* stop_signal) 
   validate(c);
   const bool resume = mode == RunMode::kResume;
   const std::string checkpoint_path = (std::filesystem::path(c.out) / kCheckpointFile).string();
-  if (resume && !std::filesystem::exists(checkpoint_path)) {
-    throw Error(ErrorKind::kCheckpoint, "'" + c.out + "' has no " + kCheckpointFile +
-                                            " to resume from (the run stopped before its first generation ended). "
-                                            "Fix: start it again with fool run --out " + c.out + " --force.");
-  }
+  const auto no_checkpoint = [&] {
+    return Error(ErrorKind::kCheckpoint, "'" + c.out + "' has no " + kCheckpointFile +
+                                             " to resume from (the run stopped before its first generation ended). "
+                                             "Fix: start it again with fool run --out " + c.out + " --force.");
+  };
+  if (resume && !std::filesystem::is_directory(c.out)) throw no_checkpoint();
+  // The run directory's lock first, before anything is loaded or written: a second run or a
+  // resume into a directory that a process is writing fails at once, naming that process.
+  const RunDirectory dir = resume ? RunDirectory::reopen(c.out) : RunDirectory::create(c.out, c.force);
+  if (resume && !std::filesystem::exists(checkpoint_path)) throw no_checkpoint();
   const Model model = load_model(c.model);
   const at::Device device = model.device();
   const auto classes = parse_classes(c.classes, model.num_classes());
@@ -69,8 +74,6 @@ int execute_run(RunConfig c, RunMode mode, const std::atomic<int>* stop_signal) 
     resumed_from = progress_record(search->archive(), checkpoint.generation, checkpoint.evaluations,
                                    checkpoint.forward_equivalents, checkpoint.seconds, 0);
   }
-  const RunDirectory dir = resume ? RunDirectory::reopen(c.out) : RunDirectory::create(c.out, c.force);
-
   const nlohmann::json run_identity = {{"model", model.info().source},
                                        {"model_sha256", model.info().sha256},
                                        {"search", c.search},
@@ -88,6 +91,7 @@ int execute_run(RunConfig c, RunMode mode, const std::atomic<int>* stop_signal) 
                           {"parameters", model.info().parameters},
                           {"buffers", model.info().buffers}};
   config["settings"] = settings;
+  dir.prepare_for_writing();  // --force: the previous run's outputs go; stale temporaries always
   dir.write_json("config.json", config);
   if (resume) {
     spdlog::info("resuming {} at generation {} ({} evaluations)", c.out, resumed_from->generation,

@@ -168,28 +168,39 @@ TEST_F(BadCheckpoint, WrittenForAnotherModel) {
 }
 
 TEST(FullDisk, CleanErrorAndTheLastCheckpointIntact) {
-  // /dev/full accepts opens and fails every write with ENOSPC: a checkpoint or summary written
-  // there fails the way a full disk does. A symlinked file is the least intrusive way to aim one
-  // output at it.
+  // A full disk: a 1 MB tmpfs in a mount namespace of the test's own (unshare -m), holding a copy
+  // of a finished run and filled up before the resume. (fool writes through no planted link, so
+  // the /dev/full trick of earlier versions no longer reaches it.)
   TempDir tmp;
   const std::string out = tmp / "run";
   auto first = run_fool({"run", "--generations", "10", "--out", out, "--threads", "1"});
   ASSERT_EQ(first.exit_code, 0) << first.describe();
   const std::string intact = bytes_of(out + "/checkpoint.fool");
-  fs::remove(out + "/summary.json");
-  fs::create_symlink("/dev/full", out + "/summary.json.tmp");
-  const auto r = run_fool({"resume", out, "--generations", "20"});
-  EXPECT_EQ(r.exit_code, kIo) << r.describe();
+  const std::string disk = tmp / "disk", copy = disk + "/run", fool = shell_quote(FOOL_BINARY);
+  fs::create_directory(disk);
+  const std::string script =
+      "mount -t tmpfs -o size=1m tmpfs " + shell_quote(disk) + " || exit 0; cp -a " + shell_quote(out) + " " +
+      shell_quote(copy) + " || exit 0; dd if=/dev/zero of=" + shell_quote(disk + "/fill") + " bs=4k 2>/dev/null; " +
+      fool + " resume " + shell_quote(copy) + " --generations 20 >" + shell_quote(tmp / "out") + " 2>" +
+      shell_quote(tmp / "err") + "; echo $? >" + shell_quote(tmp / "rc") + "; cp " + shell_quote(copy + "/checkpoint.fool") +
+      " " + shell_quote(tmp / "checkpoint.after") + "; find " + shell_quote(copy) + " -name '*.tmp' >" +
+      shell_quote(tmp / "leftovers") + "; rm -f " + shell_quote(disk + "/fill") + "; " + fool + " resume " +
+      shell_quote(copy) + " --generations 20 >/dev/null 2>&1; echo $? >" + shell_quote(tmp / "rc2") + "; cp " +
+      shell_quote(copy + "/checkpoint.fool") + " " + shell_quote(tmp / "checkpoint.freed");
+  std::system(("unshare -m sh -c " + shell_quote(script) + " 2>/dev/null").c_str());
+  if (!fs::exists(tmp / "rc")) GTEST_SKIP() << "no private tmpfs here (unshare -m and mount need CAP_SYS_ADMIN)";
+  const std::string err = read_text(tmp / "err");
+  EXPECT_EQ(read_text(tmp / "rc"), std::to_string(kIo) + "\n") << err;
   std::size_t errors = 0;
-  for (const auto& line : r.err_lines()) errors += line.rfind("error:", 0) == 0;
-  EXPECT_EQ(errors, 1u) << r.describe();
-  EXPECT_NE(r.err.find("No space left"), std::string::npos) << r.describe();
-  EXPECT_NE(r.err.find("summary.json"), std::string::npos) << r.describe();
-  // The checkpoint written at the end of the loop is whole and resumable.
-  fs::remove(out + "/summary.json.tmp");
-  const auto again = run_fool({"resume", out, "--generations", "20"});
-  EXPECT_EQ(again.exit_code, 0) << again.describe();
-  EXPECT_NE(bytes_of(out + "/checkpoint.fool"), intact);
+  for (const auto& line : CommandResult{"", 0, "", err}.err_lines()) errors += line.rfind("error:", 0) == 0;
+  EXPECT_EQ(errors, 1u) << err;
+  EXPECT_NE(err.find("No space left"), std::string::npos) << err;
+  EXPECT_NE(err.find(copy), std::string::npos) << err;
+  EXPECT_EQ(bytes_of(tmp / "checkpoint.after"), intact) << "the last checkpoint is whole";
+  EXPECT_EQ(read_text(tmp / "leftovers"), "") << "temporary files left on the full disk";
+  // With space again, it resumes.
+  EXPECT_EQ(read_text(tmp / "rc2"), "0\n");
+  EXPECT_NE(bytes_of(tmp / "checkpoint.freed"), intact);
 }
 
 }  // namespace

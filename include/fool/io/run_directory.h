@@ -6,12 +6,16 @@
 //                  elites/large/ upscaled copies for viewing
 //   snapshots/gen_NNNNNN/  the same, every --dump-every generations
 //   archive.csv, summary.json   the final archive and the machine-readable result
+//   .fool.lock     the advisory lock of the process writing the run (io/files.h DirectoryLock)
 #include <ATen/ATen.h>
 
 #include <array>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include "fool/io/files.h"
 
 #include "fool/run/progress.h"
 
@@ -30,17 +34,32 @@ struct EliteTable {
   std::vector<nlohmann::json> genomes;  ///< genome files written beside the PNGs (CPPN); may be empty
 };
 
+/// A run directory held for writing: every RunDirectory holds the directory's lock (.fool.lock,
+/// flock) until its last copy goes, so one process at a time runs, resumes or evaluates into it.
 class RunDirectory {
  public:
-  /// Creates the directory; refuses an existing non-empty one unless `force`. Throws fool::Error
-  /// (kIo) naming the directory and the fix.
+  /// Creates the directory (or takes an empty one, or a non-empty one with `force`) and takes its
+  /// lock. Throws fool::Error (kIo) naming the directory and the fix when it is not empty without
+  /// `force`, not a directory, or in use by another process (naming that process's PID). Nothing
+  /// but the lock file is written until prepare_for_writing(); a directory this call created is
+  /// removed again if the run ends before that (a model that fails to load leaves nothing).
   static RunDirectory create(const std::string& path, bool force);
-  /// Reopens the run directory of a run to continue it; throws fool::Error (kIo) when it is not one.
+  /// Reopens the run directory of a run to continue it and takes its lock; throws fool::Error
+  /// (kIo) when it is not one, is in use, or one of fool's own names in it is not a regular file
+  /// (or directory) of its own, such as a symbolic link.
   static RunDirectory reopen(const std::string& path);
+
+  /// Call once, before the first write. With `force`, removes the previous run's outputs:
+  /// exactly the names in output_names() (symbolic links among them are removed, not followed);
+  /// other files stay. Always removes what an interrupted process left: the temporary files and
+  /// staging folders of those names ("NAME.XXXXXX.tmp", "NAME.tmp", "NAME.old",
+  /// snapshots/gen_N.XXXXXX.tmp), never a symbolic link.
+  void prepare_for_writing() const;
 
   const std::string& path() const { return path_; }
   void write_json(const std::string& name, const nlohmann::json& j) const;
-  /// Writes elites/ (replacing the previous set as a whole) or a snapshot directory.
+  /// Writes elites/ (replacing the previous set as a whole) or a snapshot directory, staged in a
+  /// new uniquely named folder beside it and swapped in.
   void write_elites(const EliteTable& table, const std::string& subdir) const;
   void write_archive_csv(const EliteTable& table) const;
   /// milestones.csv: class, label, first_argmax, first_0.99, first_0.999, first_0.9999.
@@ -48,10 +67,15 @@ class RunDirectory {
 
   /// "0042_label_0.999912.png": class, label and confidence in the name.
   static std::string elite_file_name(const EliteTable& table, std::size_t i);
+  /// fool's own names in a run directory (files and folders): what --force removes.
+  static const std::vector<std::string>& output_names();
 
  private:
-  explicit RunDirectory(std::string path) : path_(std::move(path)) {}
+  RunDirectory(std::string path, bool force, std::shared_ptr<DirectoryLock> lock)
+      : path_(std::move(path)), force_(force), lock_(std::move(lock)) {}
   std::string path_;
+  bool force_ = false;
+  std::shared_ptr<DirectoryLock> lock_;
 };
 
 /// summary.json: the fields scripts depend on (README.md documents them).

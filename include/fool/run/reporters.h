@@ -1,7 +1,7 @@
 #pragma once
 // The outputs of a run, each a Reporter on the run loop's life cycle (run_loop.h), writing into
 // the run directory (io/run_directory.h documents the layout).
-#include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -26,7 +26,7 @@ class ProgressCsvReporter : public Reporter {
 
  private:
   std::string path_;
-  std::ofstream out_;
+  std::unique_ptr<AppendFile> out_;
 };
 
 /// snapshots/gen_NNNNNN/: the elites every `every` generations (0: never; generation 0 is not
