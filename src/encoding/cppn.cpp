@@ -69,9 +69,10 @@ CppnEncoding::CppnEncoding(const EncodingOptions& options)
   if (activations_.empty()) throw Error(ErrorKind::kUsage, "--activations is empty. Fix: e.g. sine,sigmoid,gaussian,linear.");
   // The original's CPPN cross() copies the parents (DnnFF::cross, PAPER.md §1.4).
   if (options.crossover != Crossover::kNone) {
-    throw Error(ErrorKind::kUsage,
-                "--crossover " + enum_name(options.crossover) +
-                    " applies to the direct encoding only: the original CPPNs were never crossed. Fix: --crossover none.");
+    throw Error(
+        ErrorKind::kUsage,
+        "--crossover " + enum_name(options.crossover) +
+            " applies to the direct encoding only: the original CPPNs were never crossed. Fix: --crossover none.");
   }
 }
 

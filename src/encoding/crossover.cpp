@@ -26,8 +26,8 @@ std::pair<at::Tensor, at::Tensor> sbx_crossover(const at::Tensor& first, const a
   const auto options = first.options();
   const int64_t pairs = first.size(0);
   auto crossed = (at::rand({pairs, 1}, gen, options) < rate);  // per pair (EvoFloatImage::cross)
-  auto r = at::rand(first.sizes(), gen, options);                // per gene
-  auto coin = at::rand(first.sizes(), gen, options) < 0.5;      // misc::flip_coin()
+  auto r = at::rand(first.sizes(), gen, options);              // per gene
+  auto coin = at::rand(first.sizes(), gen, options) < 0.5;     // misc::flip_coin()
 
   auto y1 = at::minimum(first, second);
   auto y2 = at::maximum(first, second);

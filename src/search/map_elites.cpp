@@ -21,9 +21,9 @@ GenomeBatch MapElites::ask(int64_t generation) {
   // cells, two children per pair, both mutated (an odd population drops the last child).
   const int64_t pairs = (c.population + 1) / 2;
   auto parent_cells = at::randint(archive_.cells(), {2 * pairs}, context_.generator, cell_options);
-  auto children = c.encoding->crossover(archive_.genomes().index_select(parent_cells.slice(0, 0, pairs)),
-                                        archive_.genomes().index_select(parent_cells.slice(0, pairs)),
-                                        context_.generator);
+  auto children =
+      c.encoding->crossover(archive_.genomes().index_select(parent_cells.slice(0, 0, pairs)),
+                            archive_.genomes().index_select(parent_cells.slice(0, pairs)), context_.generator);
   if (2 * pairs != c.population) children = children.index_select(at::arange(c.population, cell_options));
   return c.encoding->mutate(children, context_.generator, generation);
 }

@@ -1,10 +1,11 @@
 // SBX as the original direct encoding ran it (sferes' evo_float_image, docs/reproduction-audit.md),
 // and MAP-Elites breeding pairs through it.
+#include "fool/encoding/crossover.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-#include "fool/encoding/crossover.h"
 #include "fool/encoding/direct.h"
 #include "fool/search/map_elites.h"
 #include "fool/search/random.h"
