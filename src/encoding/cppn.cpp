@@ -67,6 +67,13 @@ CppnEncoding::CppnEncoding(const EncodingOptions& options)
   std::stringstream names(options.activations);
   for (std::string name; std::getline(names, name, ',');) activations_.push_back(activation_from_name(name));
   if (activations_.empty()) throw Error(ErrorKind::kUsage, "--activations is empty. Fix: e.g. sine,sigmoid,gaussian,linear.");
+  // The original's CPPN cross() copies the parents (DnnFF::cross, PAPER.md §1.4).
+  if (options.crossover != Crossover::kNone) {
+    throw Error(
+        ErrorKind::kUsage,
+        "--crossover " + enum_name(options.crossover) +
+            " applies to the direct encoding only: the original CPPNs were never crossed. Fix: --crossover none.");
+  }
 }
 
 GenomeBatch CppnEncoding::random(int64_t n, at::Generator& gen, const at::Device& device) const {

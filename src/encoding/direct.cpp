@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "fool/encoding/crossover.h"
 #include "fool/encoding/mutation.h"
 
 namespace fool {
@@ -13,6 +14,13 @@ GenomeBatch DirectEncoding::random(int64_t n, at::Generator& gen, const at::Devi
 double DirectEncoding::rate_at(int64_t generation) const {
   if (options_.halve_every <= 0) return options_.mutation_rate;
   return options_.mutation_rate * std::pow(0.5, static_cast<double>(generation / options_.halve_every));
+}
+
+GenomeBatch DirectEncoding::crossover(const GenomeBatch& first, const GenomeBatch& second, at::Generator& gen) const {
+  if (options_.crossover == Crossover::kNone) return Encoding::crossover(first, second, gen);
+  auto [child1, child2] = sbx_crossover(first["genes"], second["genes"], options_.crossover_rate,
+                                        options_.crossover_eta, options_.crossover == Crossover::kSbx, gen);
+  return GenomeBatch({{"genes", at::cat({child1, child2})}});
 }
 
 GenomeBatch DirectEncoding::mutate(const GenomeBatch& parents, at::Generator& gen, int64_t generation) const {

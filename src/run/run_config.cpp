@@ -44,6 +44,8 @@ void validate(const RunConfig& c) {
   require(e.mutation_rate >= 0 && e.mutation_rate <= 1, "mutation-rate", "must be in [0,1]");
   require(e.mutation_eta >= 0 && std::isfinite(e.mutation_eta), "mutation-eta", "must be a number >= 0");
   require(e.halve_every >= 0, "halve-every", "must be >= 0 (0: never)");
+  require(e.crossover_rate >= 0 && e.crossover_rate <= 1, "crossover-rate", "must be in [0,1]");
+  require(e.crossover_eta >= 0 && std::isfinite(e.crossover_eta), "crossover-eta", "must be a number >= 0");
 }
 
 }  // namespace fool

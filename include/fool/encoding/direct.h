@@ -5,12 +5,15 @@ namespace fool {
 
 /// Direct encoding (PAPER.md §1.3): one gene in [0,1] per pixel value (C·H·W genes), uniform
 /// initialisation, per-gene polynomial mutation at `mutation_rate` (halved every `halve_every`
-/// generations when that is > 0). Genome field: "genes" [N, C·H·W] float32.
+/// generations when that is > 0), and with --crossover sbx the original's SBX before mutation.
+/// Genome field: "genes" [N, C·H·W] float32.
 class DirectEncoding : public Encoding {
  public:
   explicit DirectEncoding(const EncodingOptions& options) : Encoding(options) {}
   std::string name() const override { return "direct"; }
   GenomeBatch random(int64_t n, at::Generator& gen, const at::Device& device) const override;
+  /// Copies (--crossover none) or the original's SBX (fool/encoding/crossover.h) of each pair.
+  GenomeBatch crossover(const GenomeBatch& first, const GenomeBatch& second, at::Generator& gen) const override;
   GenomeBatch mutate(const GenomeBatch& parents, at::Generator& gen, int64_t generation) const override;
   using Encoding::render;
   /// Renders at the model's shape; other sizes resample the genome image (bilinear).

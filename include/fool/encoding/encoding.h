@@ -19,12 +19,25 @@ namespace fool {
 enum class ColorSpace { kHls, kHsv };
 /// A CPPN's x, y inputs: [−1, 1] across the image, or the original code's raw pixel indices.
 enum class Coordinates { kNormalized, kPixels };
+/// How MAP-Elites breeds two parents before mutation (docs/reproduction-audit.md). kNone: each
+/// child is a copy of one parent. kSbx: the original direct encoding's simulated binary crossover
+/// (sferes' evo_float_image, Deb's code) with its quirk: genes on which the two parents are equal
+/// are left at 0.5. kSbxCopyEqual: the same SBX with equal genes copied, as sferes2 fixed it in 2018.
+enum class Crossover { kNone, kSbx, kSbxCopyEqual };
 
 template <>
 struct EnumNames<ColorSpace> {
   static const std::vector<std::pair<ColorSpace, std::string>>& list() {
     static const std::vector<std::pair<ColorSpace, std::string>> names = {{ColorSpace::kHls, "hls"},
                                                                           {ColorSpace::kHsv, "hsv"}};
+    return names;
+  }
+};
+template <>
+struct EnumNames<Crossover> {
+  static const std::vector<std::pair<Crossover, std::string>>& list() {
+    static const std::vector<std::pair<Crossover, std::string>> names = {
+        {Crossover::kNone, "none"}, {Crossover::kSbx, "sbx"}, {Crossover::kSbxCopyEqual, "sbx-copy-equal"}};
     return names;
   }
 };
@@ -43,6 +56,9 @@ struct EncodingOptions {
   double mutation_rate = 0.1;    ///< per gene / per weight (PAPER.md §1.3, §1.4)
   double mutation_eta = 15.0;    ///< polynomial mutation strength η_m
   int64_t halve_every = 1000;    ///< direct: halve the rate every N generations (paper's text); 0: never
+  Crossover crossover = Crossover::kNone;  ///< direct: none, or the original's SBX (PAPER.md §1.3)
+  double crossover_rate = 0.5;   ///< SBX: probability that a pair of parents is crossed (else copied)
+  double crossover_eta = 10.0;   ///< SBX distribution index η_c
   ColorSpace color_space = ColorSpace::kHls;          ///< CPPN colour outputs
   Coordinates coordinates = Coordinates::kNormalized;  ///< CPPN x,y inputs
   std::string activations = "sine,sigmoid,gaussian,linear";  ///< CPPN activation set
@@ -59,6 +75,10 @@ class Encoding {
 
   /// `n` random genomes (the initial population) on `device`.
   virtual GenomeBatch random(int64_t n, at::Generator& gen, const at::Device& device) const = 0;
+  /// Two children per pair of parents, before mutation: `first` and `second` hold the pairs
+  /// (same size N); the result holds 2N children, the pair i's children at rows i and N + i. The
+  /// default (and --crossover none) copies the parents: first, then second.
+  virtual GenomeBatch crossover(const GenomeBatch& first, const GenomeBatch& second, at::Generator& gen) const;
   /// Mutated copies of `parents` (one child per parent); `generation` drives rate schedules.
   virtual GenomeBatch mutate(const GenomeBatch& parents, at::Generator& gen, int64_t generation) const = 0;
   /// Phenotypes: [N,C,height,width] float32 in [0,1], quantised to multiples of 1/255 so that the

@@ -62,6 +62,10 @@ void for_each_setting(RunConfig& c, Visitor&& visit) {
   visit("mutation-rate", e.mutation_rate, "per-gene (direct) or per-weight (CPPN) mutation probability");
   visit("mutation-eta", e.mutation_eta, "polynomial mutation strength eta_m");
   visit("halve-every", e.halve_every, "direct: halve the mutation rate every N generations (0: never)");
+  visit("crossover", e.crossover,
+        "direct: none, sbx (the original code's SBX before mutation, equal genes left at 0.5), or sbx-copy-equal");
+  visit("crossover-rate", e.crossover_rate, "SBX: probability that a pair of parents is crossed");
+  visit("crossover-eta", e.crossover_eta, "SBX distribution index eta_c");
   visit("color-space", e.color_space, "CPPN colour outputs: hls (original code) or hsv (paper's text)");
   visit("coordinates", e.coordinates, "CPPN x,y inputs: normalized [-1,1] or pixels (original code)");
   visit("activations", e.activations, "CPPN activation set, comma-separated");
