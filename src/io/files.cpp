@@ -240,9 +240,9 @@ std::shared_ptr<DirectoryLock> DirectoryLock::acquire(const std::string& dir, co
     std::string pid(buffer, n > 0 ? static_cast<std::size_t>(n) : 0);
     while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
     const bool known = !pid.empty() && pid.find_first_not_of("0123456789") == std::string::npos;
-    throw Error(ErrorKind::kIo, "'" + dir + "' is in use by " +
-                                    (known ? "fool process " + pid : std::string("another fool process")) +
-                                    " (it holds the lock " + path + "). Fix: " + fix);
+    throw Error(ErrorKind::kIo, "'" + dir + "' is in use by another fool process (" +
+                                    (known ? "PID " + pid : std::string("PID not yet written")) + ", holding the lock " +
+                                    path + "). Fix: " + fix);
   }
   // The holder's PID, for the message above; the lock itself is the flock, not the contents.
   const std::string pid = std::to_string(::getpid()) + "\n";

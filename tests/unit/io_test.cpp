@@ -1,5 +1,6 @@
 // The run directory's pieces: settings as JSON, summary fields, file names, atomic writes.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -132,8 +133,57 @@ TEST(RunDirectoryCreate, RefusesANonEmptyDirectoryWithoutForce) {
   }
   EXPECT_NO_THROW(RunDirectory::create(dir.path(), true));
   EXPECT_TRUE(fs::exists(dir / "keep.txt"));
-  EXPECT_NO_THROW(RunDirectory::create(dir / "new/nested", false));
-  EXPECT_TRUE(fs::is_directory(dir / "new/nested"));
+  {
+    const RunDirectory nested = RunDirectory::create(dir / "new/nested", false);
+    EXPECT_TRUE(fs::is_directory(dir / "new/nested"));
+    EXPECT_TRUE(fs::exists(dir / "new/nested/.fool.lock"));
+  }
+  EXPECT_FALSE(fs::exists(dir / "new/nested")) << "a directory created for a run that never wrote is removed again";
+  {
+    const RunDirectory kept = RunDirectory::create(dir / "kept", false);
+    kept.prepare_for_writing();
+  }
+  EXPECT_TRUE(fs::is_directory(dir / "kept"));
+}
+
+TEST(RunDirectoryLock, ASecondHolderIsRefusedNamingThePid) {
+  test::TempDir dir;
+  const RunDirectory first = RunDirectory::create(dir / "run", false);
+  try {
+    RunDirectory::reopen(dir / "run");
+    FAIL() << "two holders of one run directory";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kIo);
+    EXPECT_NE(std::string(e.what()).find("PID " + std::to_string(::getpid())), std::string::npos) << e.what();
+  }
+}
+
+TEST(Files, TemporaryNamesAreRecognisedOnlyForTheirTarget) {
+  EXPECT_TRUE(is_temporary_name_of("summary.json.Ab12Cd.tmp", "summary.json"));
+  EXPECT_TRUE(is_temporary_name_of("summary.json.tmp", "summary.json"));
+  EXPECT_TRUE(is_temporary_name_of("elites.old", "elites"));
+  EXPECT_FALSE(is_temporary_name_of("summary.json", "summary.json"));
+  EXPECT_FALSE(is_temporary_name_of("summary.json.mine.tmp", "summary.json"));
+  EXPECT_FALSE(is_temporary_name_of("summary.json.Ab-2Cd.tmp", "summary.json"));
+  EXPECT_FALSE(is_temporary_name_of("notes.txt.Ab12Cd.tmp", "summary.json"));
+}
+
+TEST(Files, WriteFileAtomicRefusesWhatIsNotARegularFile) {
+  test::TempDir dir;
+  test::write_text(dir / "victim.txt", "precious");
+  fs::create_symlink(dir / "victim.txt", dir / "link.txt");
+  fs::create_directory(dir / "folder");
+  for (const char* name : {"link.txt", "folder"}) {
+    try {
+      write_file_atomic(dir / name, "x");
+      FAIL() << "wrote onto " << name;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::kIo);
+      EXPECT_NE(std::string(e.what()).find("not a regular file"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(test::read_text(dir / "victim.txt"), "precious");
+  EXPECT_TRUE(fs::is_symlink(dir / "link.txt"));
 }
 
 TEST(GenomeFile, ColourSpaceAndCoordinatesAreCheckedOnce) {

@@ -61,7 +61,7 @@ class DirectoryLock {
  public:
   static constexpr const char* kFileName = ".fool.lock";
   /// Takes the lock without waiting. When another process holds it, throws fool::Error (kIo):
-  /// "'DIR' is in use by fool process PID (...). Fix: " + `fix`. `dir` must exist.
+  /// "'DIR' is in use by another fool process (PID N, ...). Fix: " + `fix`. `dir` must exist.
   static std::shared_ptr<DirectoryLock> acquire(const std::string& dir, const std::string& fix);
   ~DirectoryLock();
   DirectoryLock(const DirectoryLock&) = delete;
