@@ -186,8 +186,8 @@ int bench(const BenchOptions& o) {
     peak_mib["forward"] = std::max(peak_mib["forward"], peak_gpu_mib(device, /*reset=*/true));
     for (auto& subject : subjects) {
       const auto& name = subject.encoding->name();
-      record(name + "_loop", throughput([&] { subject.search->step(++subject.generation); }, o.batch_size, o.seconds,
-                                        device));
+      record(name + "_loop",
+             throughput([&] { subject.search->step(++subject.generation); }, o.batch_size, o.seconds, device));
       const auto rates = split_phases(subject, o.seconds / 2, device);
       for (const char* phase : kPhases) record(name + "_" + phase, rates.at(phase));
     }
@@ -212,7 +212,8 @@ int bench(const BenchOptions& o) {
     // How far the loop had evolved when measured (CPPN genomes grow, and render slower, with age).
     out["generations"][subject.encoding->name()] = subject.generation;
     const auto& genomes = subject.search->archive().genomes();
-    if (genomes.fields().count("active")) out["mean_cppn_nodes"] = genomes["active"].sum(1).to(at::kDouble).mean().item<double>();
+    if (genomes.fields().count("active"))
+      out["mean_cppn_nodes"] = genomes["active"].sum(1).to(at::kDouble).mean().item<double>();
   }
   const bool gpu_memory = peak_gpu_mib(device, false) >= 0;
   if (o.crops > 1) {
@@ -244,7 +245,8 @@ int bench(const BenchOptions& o) {
     if (gpu_memory) std::printf(" %14.0f", peak_mib[name]);
     std::printf("\n");
   }
-  if (!o.json.empty()) write_file_atomic(o.json, out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  if (!o.json.empty())
+    write_file_atomic(o.json, out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   return 0;
 }
 
@@ -256,10 +258,12 @@ Command add_bench_command(CLI::App& parent) {
   auto o = std::make_shared<BenchOptions>();
   add_model_options(*app, o->model);
   app->add_option("--search", o->search, "search method whose loop is measured")->capture_default_str();
-  add_number(*app, "--batch-size", o->batch_size, "images per forward = offspring per generation")->capture_default_str();
+  add_number(*app, "--batch-size", o->batch_size, "images per forward = offspring per generation")
+      ->capture_default_str();
   add_number(*app, "--seconds", o->seconds, "seconds per measurement per round")->capture_default_str();
   add_number(*app, "--rounds", o->rounds, "interleaved rounds; medians are reported")->capture_default_str();
-  add_number(*app, "--crops", o->crops, "1, or 10: score each image on its corners, centre and mirrors")->capture_default_str();
+  add_number(*app, "--crops", o->crops, "1, or 10: score each image on its corners, centre and mirrors")
+      ->capture_default_str();
   app->add_option("--encodings", o->encodings, "comma-separated encodings, or all")->capture_default_str();
   app->add_option("--json", o->json, "also write the figures to this JSON file");
   add_number(*app, "--seed", o->seed, "random seed")->capture_default_str();

@@ -17,11 +17,11 @@ namespace {
 namespace fs = std::filesystem;
 
 struct CheckOptions {
-  std::string run;             ///< run directory, or its summary.json
+  std::string run;  ///< run directory, or its summary.json
   double min_confidence = 0.99;
   double min_fraction = 0.9;
-  std::string classes;         ///< empty: every class of the run
-  std::string baseline;        ///< another summary.json (or its run directory)
+  std::string classes;   ///< empty: every class of the run
+  std::string baseline;  ///< another summary.json (or its run directory)
   double tolerance = 0.02;
 };
 
@@ -31,13 +31,15 @@ std::string summary_path(const std::string& path) {
 }
 
 int check(const CheckOptions& o) {
-  if (o.min_confidence < 0 || o.min_confidence > 1) throw Error(ErrorKind::kUsage, "--min-confidence must be in [0,1].");
+  if (o.min_confidence < 0 || o.min_confidence > 1)
+    throw Error(ErrorKind::kUsage, "--min-confidence must be in [0,1].");
   if (o.min_fraction < 0 || o.min_fraction > 1) throw Error(ErrorKind::kUsage, "--min-fraction must be in [0,1].");
   if (o.tolerance < 0) throw Error(ErrorKind::kUsage, "--tolerance must be >= 0.");
   std::error_code ec;
   if (!fs::exists(o.run, ec)) {
-    throw Error(ErrorKind::kIo, "run directory '" + o.run + "' does not exist. Fix: pass the --out directory of a "
-                                "fool run, or its summary.json.");
+    throw Error(ErrorKind::kIo, "run directory '" + o.run +
+                                    "' does not exist. Fix: pass the --out directory of a "
+                                    "fool run, or its summary.json.");
   }
   const RunSummary summary = read_summary(summary_path(o.run));
 
@@ -104,7 +106,8 @@ int check(const CheckOptions& o) {
                              [&](const auto& f) { return f.first == threshold; });
       if (it == summary.fraction_at_least.end()) {
         throw Error(ErrorKind::kIo, "'" + summary.source + "' has no fraction_at_least \"" + threshold +
-                                        "\" that the baseline '" + base.source + "' has. Fix: compare runs written "
+                                        "\" that the baseline '" + base.source +
+                                        "' has. Fix: compare runs written "
                                         "by the same fool version.");
       }
       compare("fraction_at_least " + threshold, it->second, before);
@@ -137,7 +140,8 @@ Command add_check_command(CLI::App& parent) {
       "check",
       "Gate for CI: every checked class whose elite reaches --min-confidence passes; the run passes when at least "
       "--min-fraction of them do and, with --baseline, no success figure (median, min, fractions, each class) "
-      "dropped by more than --tolerance. Prints a line per failure and last 'N passed, N failed'; exit 0 pass, 1 fail.");
+      "dropped by more than --tolerance. Prints a line per failure and last 'N passed, N failed'; exit 0 pass, 1 "
+      "fail.");
   auto options = std::make_shared<CheckOptions>();
   app->add_option("run", options->run, "run directory (or its summary.json)")->required();
   add_number(*app, "--min-confidence", options->min_confidence, "a class passes when its elite reaches this")

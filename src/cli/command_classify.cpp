@@ -68,7 +68,7 @@ Command add_classify_command(CLI::App& parent) {
   add_number(*app, "--top", options->top, "labels per image")->capture_default_str();
   app->add_flag("--json", options->json, "print JSON: [{image, top: [{index, label, probability}]}]");
   add_number(*app, "--central-crop", options->central_crop,
-                  "keep this central fraction of each side before resizing (TF-slim evaluation: 0.875)")
+             "keep this central fraction of each side before resizing (TF-slim evaluation: 0.875)")
       ->capture_default_str();
   app->add_option("--resize", options->resize,
                   "antialias (PIL's BILINEAR, as the reference predictions) or bilinear (4-sample, as TF/OpenCV)")

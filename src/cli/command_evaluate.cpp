@@ -28,7 +28,7 @@ struct EvaluateOptions {
   std::vector<std::string> models;
   std::vector<std::string> inputs;  ///< run directories, or image files
   std::string out;                  ///< transfer.csv path (default: <run>/transfer.csv)
-  ModelSettings forward;  ///< device, threads, precision, layout (the models are --model files)
+  ModelSettings forward;            ///< device, threads, precision, layout (the models are --model files)
   int64_t batch_size = 256;
 };
 
@@ -36,7 +36,6 @@ struct LoadedModel {
   std::string column;  ///< model name as used in CSV column names (unique)
   Model model;
 };
-
 
 std::string column_name(const std::string& name) {
   std::string out;
@@ -49,7 +48,8 @@ std::vector<LoadedModel> load_models(const EvaluateOptions& o, const at::Device&
   std::set<std::string> used;
   for (const auto& path : o.models) {
     Model model = load_model_file(path, device, o.forward);
-    const std::string base = column_name(model.info().name.empty() ? fs::path(path).stem().string() : model.info().name);
+    const std::string base =
+        column_name(model.info().name.empty() ? fs::path(path).stem().string() : model.info().name);
     std::string column = base;
     for (int k = 2; used.count(column); ++k) column = base + "_" + std::to_string(k);
     used.insert(column);
@@ -106,7 +106,8 @@ void evaluate_run(const std::string& dir, const std::string& out_path, const std
         c.same_class.push_back(probability[row][elite.index]);
         const std::string& other = m.model.info().labels[static_cast<std::size_t>(elite.index)];
         if (other != elite.label) {
-          if (mismatched++ == 0) example = "class " + std::to_string(elite.index) + " '" + elite.label + "' vs '" + other + "'";
+          if (mismatched++ == 0)
+            example = "class " + std::to_string(elite.index) + " '" + elite.label + "' vs '" + other + "'";
         }
       }
       c.top1.push_back(indices[row].item<int64_t>());
@@ -116,8 +117,8 @@ void evaluate_run(const std::string& dir, const std::string& out_path, const std
       spdlog::warn("{}: {} of {} class labels differ from the run's ({}); classes are matched by index", m.column,
                    mismatched, n, example);
     }
-    if (absent > 0) spdlog::warn("{}: {} of the run's classes are beyond its {} outputs", m.column, absent,
-                                 m.model.num_classes());
+    if (absent > 0)
+      spdlog::warn("{}: {} of the run's classes are beyond its {} outputs", m.column, absent, m.model.num_classes());
     columns.push_back(std::move(c));
   }
 
@@ -207,8 +208,9 @@ int evaluate(const EvaluateOptions& o) {
     }
   }
   if (!runs.empty() && !images.empty()) {
-    throw Error(ErrorKind::kUsage, "fool evaluate takes run directories or image files, not both. Fix: evaluate them "
-                                   "in two calls.");
+    throw Error(ErrorKind::kUsage,
+                "fool evaluate takes run directories or image files, not both. Fix: evaluate them "
+                "in two calls.");
   }
   if (runs.size() > 1 && !o.out.empty()) {
     throw Error(ErrorKind::kUsage, "--out names one file but " + std::to_string(runs.size()) +
@@ -252,7 +254,8 @@ Command add_evaluate_command(CLI::App& parent) {
   app->add_option("inputs", options->inputs, "run directories, or image files")->required();
   app->add_option("--out", options->out, "CSV file to write (default: <run>/transfer.csv; images: none)");
   add_model_options(*app, options->forward, /*with_file=*/false);
-  add_number(*app, "--batch-size", options->batch_size, "forward pass chunk size (0: all at once)")->capture_default_str();
+  add_number(*app, "--batch-size", options->batch_size, "forward pass chunk size (0: all at once)")
+      ->capture_default_str();
   return {app, [options] { return evaluate(*options); }};
 }
 

@@ -20,9 +20,9 @@ Command add_info_command(CLI::App& parent) {
             std::printf("model       %s\n", info.source.c_str());
             std::printf("name        %s\n", info.name.c_str());
             std::printf("sha256      %s\n", info.sha256.c_str());
-            std::printf("input       [N,%lld,%lld,%lld] float32 in [0,1] (%s)\n", static_cast<long long>(info.input.channels),
-                        static_cast<long long>(info.input.height), static_cast<long long>(info.input.width),
-                        info.input.channels == 1 ? "gray" : "RGB");
+            std::printf("input       [N,%lld,%lld,%lld] float32 in [0,1] (%s)\n",
+                        static_cast<long long>(info.input.channels), static_cast<long long>(info.input.height),
+                        static_cast<long long>(info.input.width), info.input.channels == 1 ? "gray" : "RGB");
             std::printf("outputs     %lld %s\n", static_cast<long long>(model.num_classes()),
                         info.outputs_probabilities ? "probabilities" : "logits");
             std::string labels;

@@ -160,7 +160,7 @@ int report(const ReportOptions& o) {
   }
   std::vector<RunData> runs;
   for (const auto& dir : o.runs) runs.push_back(read_run(dir));
-  const std::string out = !o.out.empty()                ? o.out
+  const std::string out = !o.out.empty()     ? o.out
                           : runs.size() == 1 ? (fs::path(runs[0].path) / "report").string()
                                              : std::string(kDefaultComparisonOut);
   if (inside_run) {
@@ -212,7 +212,9 @@ int report(const ReportOptions& o) {
     plot.y_label = "median elite confidence";
     for (std::size_t i = 0; i < runs.size(); ++i) {
       PlotSeries s{names[i] + " (" + runs[i].summary.encoding + ", seed " + std::to_string(runs[i].summary.seed) + ")",
-                   {}, {}, -1};
+                   {},
+                   {},
+                   -1};
       for (const auto& p : runs[i].progress) {
         s.x.push_back(static_cast<double>(p.evaluations));
         s.y.push_back(p.median);
@@ -243,8 +245,9 @@ Command add_report_command(CLI::App& parent) {
   app->add_option("runs", options->runs, "run directories")->required();
   app->add_option("--out", options->out,
                   std::string("report directory (default: <run>/report; several runs: ") + kDefaultComparisonOut + ")");
-  add_number(*app, "--max-page-side", options->max_page_side, "largest contact sheet page side in pixels; more "
-                                                             "elites go onto further pages")
+  add_number(*app, "--max-page-side", options->max_page_side,
+             "largest contact sheet page side in pixels; more "
+             "elites go onto further pages")
       ->capture_default_str();
   return {app, [options] { return report(*options); }};
 }

@@ -61,7 +61,8 @@ Command add_run_command(CLI::App& parent) {
   auto config = std::make_shared<RunConfig>();
   auto config_file = std::make_shared<std::string>();
   app->add_option("--config", *config_file, "JSON settings file (keys: these option names); the command line wins");
-  for_each_setting(*config, [&](const char* name, auto& field, const char* help) { add_setting(*app, name, field, help); });
+  for_each_setting(*config,
+                   [&](const char* name, auto& field, const char* help) { add_setting(*app, name, field, help); });
   return {app, [app, config, config_file] {
             if (!config_file->empty()) apply_config_file(app, *config_file, *config);
             if (config->out.empty()) config->out = default_out(*config);
@@ -83,7 +84,8 @@ Command add_resume_command(CLI::App& parent) {
   return {app, [dir, generations] {
             const std::string config_path = (std::filesystem::path(*dir) / "config.json").string();
             if (!std::filesystem::exists(config_path)) {
-              throw Error(ErrorKind::kIo, "'" + *dir + "' has no config.json. Fix: pass the --out directory of a fool run.");
+              throw Error(ErrorKind::kIo,
+                          "'" + *dir + "' has no config.json. Fix: pass the --out directory of a fool run.");
             }
             RunConfig config;
             load_config_file(config_path, config);

@@ -47,8 +47,8 @@ CLI::Validator strict_number() {
         const bool ok = !text.empty() && ec == std::errc() && end == last;
         if constexpr (std::is_integral_v<T>) {
           if (ok) return {};
-          return "'" + text + "' is not a whole number from " + std::to_string(std::numeric_limits<T>::min()) +
-                 " to " + std::to_string(std::numeric_limits<T>::max()) + " (plain decimal digits)";
+          return "'" + text + "' is not a whole number from " + std::to_string(std::numeric_limits<T>::min()) + " to " +
+                 std::to_string(std::numeric_limits<T>::max()) + " (plain decimal digits)";
         } else {
           if (ok && std::isfinite(value)) return {};
           return "'" + text + "' is not a finite number";

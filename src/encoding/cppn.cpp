@@ -9,7 +9,7 @@
 namespace fool {
 namespace {
 
-constexpr double kMinRankGap = 1e-9;      // a connection is split only where a rank fits between
+constexpr double kMinRankGap = 1e-9;  // a connection is split only where a rank fits between
 
 /// Picks one true element of `mask` [N,...] per genome uniformly at random. Returns the flat index
 /// into the trailing dimensions [N] and whether the genome had any candidate [N].
@@ -53,11 +53,16 @@ Activation activation_from_name(const std::string& name) {
 
 std::string activation_name(Activation a) {
   switch (a) {
-    case Activation::kSine: return "sine";
-    case Activation::kSigmoid: return "sigmoid";
-    case Activation::kGaussian: return "gaussian";
-    case Activation::kLinear: return "linear";
-    case Activation::kTanh: return "tanh";
+    case Activation::kSine:
+      return "sine";
+    case Activation::kSigmoid:
+      return "sigmoid";
+    case Activation::kGaussian:
+      return "gaussian";
+    case Activation::kLinear:
+      return "linear";
+    case Activation::kTanh:
+      return "tanh";
   }
   return "unknown";
 }
@@ -66,7 +71,8 @@ CppnEncoding::CppnEncoding(const EncodingOptions& options)
     : Encoding(options), outputs_(options.shape.channels == 1 ? 1 : 3) {
   std::stringstream names(options.activations);
   for (std::string name; std::getline(names, name, ',');) activations_.push_back(activation_from_name(name));
-  if (activations_.empty()) throw Error(ErrorKind::kUsage, "--activations is empty. Fix: e.g. sine,sigmoid,gaussian,linear.");
+  if (activations_.empty())
+    throw Error(ErrorKind::kUsage, "--activations is empty. Fix: e.g. sine,sigmoid,gaussian,linear.");
   // The original's CPPN cross() copies the parents (DnnFF::cross, PAPER.md §1.4).
   if (options.crossover != Crossover::kNone) {
     throw Error(
@@ -89,7 +95,8 @@ GenomeBatch CppnEncoding::random(int64_t n, at::Generator& gen, const at::Device
   edge.narrow(1, kCppnInputs, o).narrow(2, 0, kCppnInputs).fill_(true);
   auto weight = at::rand({n, m, m}, gen, options.dtype(at::kFloat)).mul_(2 * kCppnWeightRange).sub_(kCppnWeightRange);
   weight.mul_(edge);
-  return GenomeBatch({{"active", active}, {"activation", activation}, {"rank", rank}, {"edge", edge}, {"weight", weight}});
+  return GenomeBatch(
+      {{"active", active}, {"activation", activation}, {"rank", rank}, {"edge", edge}, {"weight", weight}});
 }
 
 GenomeBatch CppnEncoding::mutate(const GenomeBatch& parents, at::Generator& gen, int64_t generation) const {

@@ -26,11 +26,21 @@ constexpr int64_t kRenderBudget = 1 << 26;  // floats of node values per renderi
 /// Applies activation `a` (cppn.h) to `p` in place.
 void activate_(Activation a, at::Tensor p) {
   switch (a) {
-    case Activation::kSine: p.sin_(); return;
-    case Activation::kSigmoid: p.mul_(0.5).tanh_(); return;  // = 2/(1+e^−p) − 1
-    case Activation::kGaussian: p.mul_(p).neg_().exp_(); return;
-    case Activation::kLinear: p.clamp_(-3.0, 3.0).div_(3.0); return;
-    case Activation::kTanh: p.mul_(5.0).tanh_(); return;
+    case Activation::kSine:
+      p.sin_();
+      return;
+    case Activation::kSigmoid:
+      p.mul_(0.5).tanh_();
+      return;  // = 2/(1+e^−p) − 1
+    case Activation::kGaussian:
+      p.mul_(p).neg_().exp_();
+      return;
+    case Activation::kLinear:
+      p.clamp_(-3.0, 3.0).div_(3.0);
+      return;
+    case Activation::kTanh:
+      p.mul_(5.0).tanh_();
+      return;
   }
 }
 
@@ -42,11 +52,11 @@ struct Plan {
   std::vector<int64_t> count;   ///< [levels × activations]: computed nodes per (level, activation)
   std::vector<int64_t> fan_in;  ///< [levels]: inputs of the widest node of each level
   int64_t levels = 0;
-  int64_t rows = 0;             ///< computed nodes
+  int64_t rows = 0;  ///< computed nodes
 };
 
-Plan make_plan(const at::Tensor& active, const at::Tensor& activation, const at::Tensor& edge,
-               const at::Tensor& weight, int64_t outputs, int64_t activation_count) {
+Plan make_plan(const at::Tensor& active, const at::Tensor& activation, const at::Tensor& edge, const at::Tensor& weight,
+               int64_t outputs, int64_t activation_count) {
   const int64_t n = active.size(0), m = active.size(1);
   const auto long_options = active.options().dtype(at::kLong);
   const auto zero = at::zeros({}, long_options);
@@ -82,10 +92,12 @@ Plan make_plan(const at::Tensor& active, const at::Tensor& activation, const at:
                              at::full({}, groups, long_options));
   const auto order = std::get<1>(key.sort(/*stable=*/true, /*dim=*/0, /*descending=*/false)).narrow(0, 0, plan.rows);
   const auto in_level = flat_level.view({n * m, 1}) == at::arange(plan.levels, long_options).view({1, plan.levels});
-  const auto level_fan_in = at::where(in_level.logical_and(computed.view({n * m, 1})), fan_in.view({n * m, 1}), zero).amax(0);
+  const auto level_fan_in =
+      at::where(in_level.logical_and(computed.view({n * m, 1})), fan_in.view({n * m, 1}), zero).amax(0);
   // Nodes per (level, activation), the uncomputed ones counted in one extra group (no bincount:
   // on a GPU it synchronises with the host on its own).
-  const auto count = at::zeros({groups + 1}, long_options).scatter_add_(0, key, at::ones_like(key)).narrow(0, 0, groups);
+  const auto count =
+      at::zeros({groups + 1}, long_options).scatter_add_(0, key, at::ones_like(key)).narrow(0, 0, groups);
   const auto host = at::cat({count, level_fan_in}).to(at::kCPU).contiguous();
   const auto* host_data = host.data_ptr<int64_t>();
   plan.count.assign(host_data, host_data + groups);
@@ -96,7 +108,8 @@ Plan make_plan(const at::Tensor& active, const at::Tensor& activation, const at:
   auto position = at::zeros({n * m}, long_options);
   position.index_copy_(0, order, at::arange(kCppnInputs, kCppnInputs + plan.rows, long_options));
   position = position.view({n, m});
-  position.narrow(1, 0, kCppnInputs).copy_(slots.narrow(0, 0, kCppnInputs).view({1, kCppnInputs}).expand({n, kCppnInputs}));
+  position.narrow(1, 0, kCppnInputs)
+      .copy_(slots.narrow(0, 0, kCppnInputs).view({1, kCppnInputs}).expand({n, kCppnInputs}));
   plan.outputs = position.narrow(1, kCppnInputs, outputs).contiguous();
 
   // Each computed node's sources in slot order, padded to the widest node: the order of the sum
@@ -105,7 +118,8 @@ Plan make_plan(const at::Tensor& active, const at::Tensor& activation, const at:
   auto [present, source_slot] = at::where(node_edges, (m - slots).view({1, m}), zero).topk(width, 1, true, true);
   const auto real = present > 0;
   const auto genome = order.div(m, "floor").view({plan.rows, 1});
-  const auto source_row = position.view({n * m}).index_select(0, (genome * m + source_slot).view({-1})).view({plan.rows, width});
+  const auto source_row =
+      position.view({n * m}).index_select(0, (genome * m + source_slot).view({-1})).view({plan.rows, width});
   plan.source = at::where(real, source_row, at::full({}, kCppnInputs - 1, long_options)).t().contiguous();
   plan.weight = weight.reshape({n * m, m}).index_select(0, order).gather(1, source_slot).mul_(real).t().contiguous();
   return plan;
@@ -180,7 +194,8 @@ at::Tensor CppnEncoding::render_outputs(const GenomeBatch& genomes, int64_t heig
     const auto plan = make_plan(active.slice(0, begin, end), genomes["activation"].slice(0, begin, end),
                                 genomes["edge"].slice(0, begin, end), genomes["weight"].slice(0, begin, end), outputs_,
                                 static_cast<int64_t>(activations_.size()));
-    result.slice(0, begin, end).copy_(render_plan(plan, planes, activations_).view({end - begin, outputs_, height, width}));
+    result.slice(0, begin, end)
+        .copy_(render_plan(plan, planes, activations_).view({end - begin, outputs_, height, width}));
   }
   return result;
 }

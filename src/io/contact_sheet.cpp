@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
-#include <sstream>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <sstream>
 
 #include "fool/io/files.h"
 #include "fool/io/images.h"
@@ -42,8 +42,8 @@ Layout choose_layout(std::size_t count, int columns) {
   return l;
 }
 
-constexpr int kMargin = 16;   // page border
-constexpr int kPadding = 6;   // around each tile
+constexpr int kMargin = 16;  // page border
+constexpr int kPadding = 6;  // around each tile
 
 int text_width(const std::string& text, int font, double scale) {
   int baseline = 0;
@@ -86,9 +86,9 @@ std::vector<std::string> wrap_text(const std::string& text, int font, double sca
 std::string first_synonym(const std::string& label) { return label.substr(0, label.find(", ")); }
 
 cv::Scalar confidence_colour(double c) {
-  if (c >= 0.99) return {0, 130, 0};    // BGR: green
-  if (c >= 0.5) return {0, 120, 230};   // orange
-  return {0, 0, 200};                   // red
+  if (c >= 0.99) return {0, 130, 0};   // BGR: green
+  if (c >= 0.5) return {0, 120, 230};  // orange
+  return {0, 0, 200};                  // red
 }
 
 /// [C,H,W] in [0,1] -> 8-bit BGR, scaled to fit `side` (nearest-neighbour enlargement by a whole
@@ -121,8 +121,7 @@ std::string page_path(const std::string& path, int page, int pages) {
 std::vector<std::string> write_contact_sheet(const EliteTable& table, const std::string& path,
                                              const ContactSheetOptions& options) {
   const std::size_t count = table.classes.size();
-  FOOL_CHECK(table.images.defined() && table.images.dim() == 4 &&
-                 table.images.size(0) == static_cast<int64_t>(count),
+  FOOL_CHECK(table.images.defined() && table.images.dim() == 4 && table.images.size(0) == static_cast<int64_t>(count),
              "write_contact_sheet needs one [C,H,W] image per class");
   FOOL_CHECK(count > 0, "write_contact_sheet needs at least one elite");
   Layout layout = choose_layout(count, options.columns);
@@ -158,8 +157,8 @@ std::vector<std::string> write_contact_sheet(const EliteTable& table, const std:
       std::string title = options.title;
       if (pages > 1) title += "   (page " + std::to_string(page + 1) + " of " + std::to_string(pages) + ")";
       title = fit_text(title, cv::FONT_HERSHEY_SIMPLEX, 0.7, sheet.cols - 2 * kMargin);
-      cv::putText(sheet, title, cv::Point(kMargin, kMargin + 20), cv::FONT_HERSHEY_SIMPLEX, 0.7,
-                  cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
+      cv::putText(sheet, title, cv::Point(kMargin, kMargin + 20), cv::FONT_HERSHEY_SIMPLEX, 0.7, cv::Scalar(0, 0, 0), 1,
+                  cv::LINE_AA);
     }
     for (int r = 0; r < rows; ++r) {
       for (int col = 0; col < layout.columns; ++col) {
@@ -179,8 +178,8 @@ std::vector<std::string> write_contact_sheet(const EliteTable& table, const std:
         int line = y + kPadding + image_h + 4 + ascent + (layout.line_height - ascent) / 2;
         const cv::Scalar ink(20, 20, 20);
         const int confidence_w = text_width(confidence, layout.font, layout.scale);
-        cv::putText(sheet, std::to_string(table.classes[i]), cv::Point(text_x, line), layout.font, layout.scale, ink,
-                    1, cv::LINE_AA);
+        cv::putText(sheet, std::to_string(table.classes[i]), cv::Point(text_x, line), layout.font, layout.scale, ink, 1,
+                    cv::LINE_AA);
         cv::putText(sheet, confidence, cv::Point(text_x + text_w - confidence_w, line), layout.font, layout.scale,
                     confidence_colour(table.confidence[i]), 1, cv::LINE_AA);
         if (label_lines == 0) continue;
@@ -200,8 +199,7 @@ std::vector<std::string> write_contact_sheet(const EliteTable& table, const std:
   return written;
 }
 
-std::vector<std::string> write_contact_sheet(const RunData& run, const std::string& path,
-                                             ContactSheetOptions options) {
+std::vector<std::string> write_contact_sheet(const RunData& run, const std::string& path, ContactSheetOptions options) {
   if (options.title.empty()) {
     const RunSummary& s = run.summary;
     char title[512];

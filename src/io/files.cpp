@@ -19,7 +19,7 @@ namespace fool {
 namespace {
 
 [[noreturn]] void io_error(const std::string& path, const std::string& action, int err) {
-  std::string fix = err == ENOSPC ? "free some space or choose another --out"
+  std::string fix = err == ENOSPC                   ? "free some space or choose another --out"
                     : err == EACCES || err == EROFS ? "choose a writable --out"
                                                     : "check the path";
   throw Error(ErrorKind::kIo, "cannot " + action + " '" + path + "': " + std::strerror(err) + ". Fix: " + fix + ".");
@@ -241,8 +241,8 @@ std::shared_ptr<DirectoryLock> DirectoryLock::acquire(const std::string& dir, co
     while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
     const bool known = !pid.empty() && pid.find_first_not_of("0123456789") == std::string::npos;
     throw Error(ErrorKind::kIo, "'" + dir + "' is in use by another fool process (" +
-                                    (known ? "PID " + pid : std::string("PID not yet written")) + ", holding the lock " +
-                                    path + "). Fix: " + fix);
+                                    (known ? "PID " + pid : std::string("PID not yet written")) +
+                                    ", holding the lock " + path + "). Fix: " + fix);
   }
   // The holder's PID, for the message above; the lock itself is the flock, not the contents.
   const std::string pid = std::to_string(::getpid()) + "\n";

@@ -30,7 +30,8 @@ int64_t integer_field(const nlohmann::json& object, const char* key, const std::
 std::optional<nlohmann::json> genome_to_json(const Encoding& encoding, const GenomeBatch& genomes, int64_t index) {
   const auto* cppn = dynamic_cast<const CppnEncoding*>(&encoding);
   if (cppn == nullptr) return std::nullopt;
-  const auto one = trim_cppn(genomes.index_select(at::tensor({index}, at::kLong).to(genomes["active"].device())).to(at::kCPU));
+  const auto one =
+      trim_cppn(genomes.index_select(at::tensor({index}, at::kLong).to(genomes["active"].device())).to(at::kCPU));
   const auto active = one["active"][0], activation = one["activation"][0], rank = one["rank"][0];
   const auto edge = one["edge"][0], weight = one["weight"][0];
   const int64_t m = active.size(0);
@@ -51,7 +52,8 @@ std::optional<nlohmann::json> genome_to_json(const Encoding& encoding, const Gen
       node["name"] = kInputNames[i];
     } else {
       node["kind"] = i < kCppnInputs + cppn->outputs() ? "output" : "hidden";
-      node["activation"] = activation_name(cppn->activations()[static_cast<std::size_t>(activation[i].item<int64_t>())]);
+      node["activation"] =
+          activation_name(cppn->activations()[static_cast<std::size_t>(activation[i].item<int64_t>())]);
       node["rank"] = rank[i].item<double>();
     }
     j["nodes"].push_back(node);
@@ -102,7 +104,8 @@ LoadedGenome genome_from_json(const nlohmann::json& j, const std::string& source
     // tensors and the renderer's level plan small (a single id of 30000 would need 4.5 GB).
     const auto& nodes = j.at("nodes");
     const auto& connections = j.at("connections");
-    if (!nodes.is_array() || !connections.is_array()) bad_genome(source, "\"nodes\" and \"connections\" must be arrays");
+    if (!nodes.is_array() || !connections.is_array())
+      bad_genome(source, "\"nodes\" and \"connections\" must be arrays");
     int64_t m = kCppnInputs + encoding->outputs();
     for (const auto& node : nodes) {
       const int64_t id = integer_field(node, "id", source);
@@ -129,7 +132,8 @@ LoadedGenome genome_from_json(const nlohmann::json& j, const std::string& source
       active[slot] = 1;
       if (id < kCppnInputs) continue;
       auto it = activation_index.find(node.at("activation").get<std::string>());
-      if (it == activation_index.end()) bad_genome(source, "node " + std::to_string(id) + " uses an activation outside the set");
+      if (it == activation_index.end())
+        bad_genome(source, "node " + std::to_string(id) + " uses an activation outside the set");
       activation[slot] = it->second;
       rank[slot] = node.at("rank").get<double>();
       if (!std::isfinite(rank[slot])) bad_genome(source, "node " + std::to_string(id) + " has no finite rank");
@@ -141,15 +145,18 @@ LoadedGenome genome_from_json(const nlohmann::json& j, const std::string& source
         bad_genome(source, "connection " + std::to_string(from) + "->" + std::to_string(to) + " names a missing node");
       }
       if (rank[static_cast<std::size_t>(from)] >= rank[static_cast<std::size_t>(to)] && from >= kCppnInputs) {
-        bad_genome(source, "connection " + std::to_string(from) + "->" + std::to_string(to) + " goes against the rank order");
+        bad_genome(source,
+                   "connection " + std::to_string(from) + "->" + std::to_string(to) + " goes against the rank order");
       }
       const float w = c.at("weight").get<float>();
-      if (!std::isfinite(w)) bad_genome(source, "connection " + std::to_string(from) + "->" + std::to_string(to) + " has no finite weight");
+      if (!std::isfinite(w))
+        bad_genome(source, "connection " + std::to_string(from) + "->" + std::to_string(to) + " has no finite weight");
       edge[static_cast<std::size_t>(to * m + from)] = 1;
       weight[static_cast<std::size_t>(to * m + from)] = w;
     }
     for (int64_t i = 0; i < kCppnInputs + encoding->outputs(); ++i) {
-      if (!active[static_cast<std::size_t>(i)]) bad_genome(source, "input or output node " + std::to_string(i) + " is missing");
+      if (!active[static_cast<std::size_t>(i)])
+        bad_genome(source, "input or output node " + std::to_string(i) + " is missing");
     }
     const auto tensor = [](auto& values, at::IntArrayRef sizes, at::ScalarType type) {
       return at::from_blob(values.data(), sizes, type).clone();

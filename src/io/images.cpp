@@ -104,8 +104,9 @@ cv::Mat decode_image(const std::string& path, int64_t channels) {
     image.release();
   }
   if (image.empty() || image.depth() != CV_8U || (image.channels() != 1 && image.channels() != 3)) {
-    throw Error(ErrorKind::kIo, "cannot read image '" + path + "': not an image format OpenCV knows, or a "
-                                "truncated or damaged file. Fix: pass a PNG or JPEG file.");
+    throw Error(ErrorKind::kIo, "cannot read image '" + path +
+                                    "': not an image format OpenCV knows, or a "
+                                    "truncated or damaged file. Fix: pass a PNG or JPEG file.");
   }
   if (image.channels() == 3) cv::cvtColor(image, image, cv::COLOR_BGR2RGB);
   return image;

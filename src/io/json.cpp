@@ -56,8 +56,9 @@ nlohmann::json settings_to_json(const RunConfig& config) {
 void settings_from_json(const nlohmann::json& input, RunConfig& config, const std::string& source) {
   const nlohmann::json& settings = input.is_object() && input.contains("settings") ? input.at("settings") : input;
   if (!settings.is_object()) {
-    throw Error(ErrorKind::kUsage, "config '" + source + "' is not a JSON object of settings. Fix: write "
-                                   "{\"generations\": 250, ...} with the option names of fool run --help.");
+    throw Error(ErrorKind::kUsage, "config '" + source +
+                                       "' is not a JSON object of settings. Fix: write "
+                                       "{\"generations\": 250, ...} with the option names of fool run --help.");
   }
   std::set<std::string> known;
   for_each_setting(config, [&](const char* name, auto& field, const char*) {

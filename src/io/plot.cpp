@@ -14,7 +14,7 @@ namespace fool {
 namespace {
 
 // matplotlib's tab10, as BGR.
-const cv::Scalar kPalette[] = {{180, 119, 31}, {14, 127, 255}, {44, 160, 44},  {40, 39, 214},  {189, 103, 148},
+const cv::Scalar kPalette[] = {{180, 119, 31}, {14, 127, 255},  {44, 160, 44},   {40, 39, 214},  {189, 103, 148},
                                {75, 86, 140},  {194, 119, 227}, {127, 127, 127}, {34, 189, 188}, {207, 190, 23}};
 constexpr int kPaletteSize = sizeof kPalette / sizeof kPalette[0];
 constexpr int kFont = cv::FONT_HERSHEY_SIMPLEX;

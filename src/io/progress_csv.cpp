@@ -23,7 +23,8 @@ int64_t to_integer(const std::string& text, const char* column) {
   char* end = nullptr;
   errno = 0;
   const long long value = std::strtoll(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || errno != 0) throw Malformed{std::string(column) + " '" + text + "' is not an integer"};
+  if (text.empty() || *end != '\0' || errno != 0)
+    throw Malformed{std::string(column) + " '" + text + "' is not an integer"};
   return value;
 }
 
@@ -31,7 +32,8 @@ double to_number(const std::string& text, const char* column) {
   char* end = nullptr;
   errno = 0;
   const double value = std::strtod(text.c_str(), &end);
-  if (text.empty() || *end != '\0' || errno != 0) throw Malformed{std::string(column) + " '" + text + "' is not a number"};
+  if (text.empty() || *end != '\0' || errno != 0)
+    throw Malformed{std::string(column) + " '" + text + "' is not a number"};
   return value;
 }
 
@@ -46,8 +48,8 @@ const std::string& progress_csv_header() {
 std::string progress_csv_row(const ProgressRecord& r) {
   char row[256];
   std::snprintf(row, sizeof row, "%lld,%lld,%.4f,%.8f,%.8f,%.8f,%.8f,%lld,%lld,%lld\n",
-                static_cast<long long>(r.generation), static_cast<long long>(r.evaluations), r.seconds, r.min,
-                r.median, r.mean, r.max, static_cast<long long>(r.filled), static_cast<long long>(r.replacements),
+                static_cast<long long>(r.generation), static_cast<long long>(r.evaluations), r.seconds, r.min, r.median,
+                r.mean, r.max, static_cast<long long>(r.filled), static_cast<long long>(r.replacements),
                 static_cast<long long>(r.forward_equivalents));
   return row;
 }

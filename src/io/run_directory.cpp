@@ -7,8 +7,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
-#include <system_error>
 #include <sstream>
+#include <system_error>
 
 #include "fool/io/csv.h"
 #include "fool/io/files.h"
@@ -40,13 +40,12 @@ std::string format_confidence(double c) {
   return buffer;
 }
 
-
 }  // namespace
 
 namespace {
 
 // What --force removes; README.md "The run directory" lists the same names.
-const std::vector<std::string> kOutputFiles = {"config.json", "progress.csv",   "archive.csv",     "summary.json",
+const std::vector<std::string> kOutputFiles = {"config.json",     "progress.csv", "archive.csv",     "summary.json",
                                                "checkpoint.fool", "transfer.csv", ".fool-write-test"};
 const std::vector<std::string> kOutputFolders = {"elites", "snapshots", "report"};
 
@@ -114,8 +113,9 @@ RunDirectory RunDirectory::create(const std::string& path, bool force) {
       throw Error(ErrorKind::kIo, "--out '" + path + "' exists and is not a directory. Fix: choose another --out.");
     }
     if (!force && !holds_nothing_of_value(path)) {
-      throw Error(ErrorKind::kIo, "--out '" + path + "' is not empty. Fix: choose a new directory, or add --force "
-                                  "to write into it.");
+      throw Error(ErrorKind::kIo, "--out '" + path +
+                                      "' is not empty. Fix: choose a new directory, or add --force "
+                                      "to write into it.");
     }
   }
   make_directories(path);

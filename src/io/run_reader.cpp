@@ -175,8 +175,8 @@ RunSummary parse_summary(const nlohmann::json& j, const std::string& file) {
   s.source = file;
   if (!j.is_object()) malformed(file, "is not a JSON object");
   s.model = json_field<std::string>(j, "model", file);
-  s.model_sha256 = j.contains("model_sha256") && j["model_sha256"].is_string() ? j["model_sha256"].get<std::string>()
-                                                                                : "";
+  s.model_sha256 =
+      j.contains("model_sha256") && j["model_sha256"].is_string() ? j["model_sha256"].get<std::string>() : "";
   s.encoding = json_field<std::string>(j, "encoding", file);
   s.device = j.contains("device") && j["device"].is_string() ? j["device"].get<std::string>() : "";
   if (j.contains("search")) s.search = json_field<std::string>(j, "search", file);
@@ -226,8 +226,9 @@ RunSummary read_summary(const std::string& path) { return parse_summary(read_jso
 RunData read_run(const std::string& dir, unsigned parts) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
-    throw Error(ErrorKind::kIo, "run directory '" + dir + "' does not exist or is not a directory. Fix: pass the "
-                                "--out directory of a fool run.");
+    throw Error(ErrorKind::kIo, "run directory '" + dir +
+                                    "' does not exist or is not a directory. Fix: pass the "
+                                    "--out directory of a fool run.");
   }
   RunData run;
   run.path = dir;
@@ -243,8 +244,8 @@ RunData read_run(const std::string& dir, unsigned parts) {
       if (info.contains("name") && info["name"].is_string()) run.model_name = info["name"].get<std::string>();
       if (info.contains("input")) {
         const auto& input = info["input"];
-        if (!input.is_array() || input.size() != 3 || !input[0].is_number_integer() ||
-            !input[1].is_number_integer() || !input[2].is_number_integer()) {
+        if (!input.is_array() || input.size() != 3 || !input[0].is_number_integer() || !input[1].is_number_integer() ||
+            !input[2].is_number_integer()) {
           malformed(path, "field \"model_info\".\"input\" is not [C,H,W] (" + input.dump() + ")");
         }
         run.input = ImageShape{input[0].get<int64_t>(), input[1].get<int64_t>(), input[2].get<int64_t>()};

@@ -47,7 +47,8 @@ std::vector<int64_t> parse_classes(const std::string& spec, int64_t num_classes)
     int64_t first = parse_index(part.substr(0, dash), spec, num_classes);
     int64_t last = parse_index(part.substr(dash + 1), spec, num_classes);
     if (last < first) {
-      throw Error(ErrorKind::kUsage, "--classes '" + spec + "': range '" + part + "' runs backwards. Fix: write it low-high.");
+      throw Error(ErrorKind::kUsage,
+                  "--classes '" + spec + "': range '" + part + "' runs backwards. Fix: write it low-high.");
     }
     for (int64_t i = first; i <= last; ++i) classes.push_back(i);
   }

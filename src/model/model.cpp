@@ -1,8 +1,7 @@
 #include "fool/model/model.h"
 
-#include <torch/script.h>
-
 #include <sys/stat.h>
+#include <torch/script.h>
 
 #include <cerrno>
 #include <cmath>
@@ -145,7 +144,8 @@ void check_archive(const std::string& bytes, const std::string& source) {
 }
 
 ModelInfo parse_info(const std::string& json_text, const std::string& source) {
-  const std::string fix = " Fix: write fool.json as the model contract in README.md describes (scripts/_fool_model.py does).";
+  const std::string fix =
+      " Fix: write fool.json as the model contract in README.md describes (scripts/_fool_model.py does).";
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(json_text);
@@ -154,7 +154,8 @@ ModelInfo parse_info(const std::string& json_text, const std::string& source) {
   }
   ModelInfo info;
   try {
-    if (!j.is_object() || j.value("fool_model", 0) != 1) model_error(source, "fool.json lacks \"fool_model\": 1." + fix);
+    if (!j.is_object() || j.value("fool_model", 0) != 1)
+      model_error(source, "fool.json lacks \"fool_model\": 1." + fix);
     info.name = j.value("name", std::string("unnamed"));
     const auto& input = j.at("input");
     info.input = {input.at("channels").get<int64_t>(), input.at("height").get<int64_t>(),
@@ -162,7 +163,8 @@ ModelInfo parse_info(const std::string& json_text, const std::string& source) {
     info.labels = j.at("labels").get<std::vector<std::string>>();
     std::string outputs = j.value("outputs", std::string("logits"));
     if (outputs != "logits" && outputs != "probabilities") {
-      model_error(source, "fool.json \"outputs\" is '" + outputs + "', expected \"logits\" or \"probabilities\"." + fix);
+      model_error(source,
+                  "fool.json \"outputs\" is '" + outputs + "', expected \"logits\" or \"probabilities\"." + fix);
     }
     info.outputs_probabilities = outputs == "probabilities";
     if (j.contains("preprocessing")) info.central_crop = j["preprocessing"].value("central_crop", 1.0);
@@ -230,8 +232,9 @@ Model Model::load_bytes(const std::string& bytes, const std::string& source, con
   if (!extra[kInfoFile].empty()) {
     *info = parse_info(extra[kInfoFile], source);
   } else if (!overrides.input_shape) {
-    model_error(source, "has no fool.json inside. Fix: give --input-shape C,H,W (and --labels FILE), or "
-                        "save the model with fool.json as README.md describes.");
+    model_error(source,
+                "has no fool.json inside. Fix: give --input-shape C,H,W (and --labels FILE), or "
+                "save the model with fool.json as README.md describes.");
   } else {
     info->name = source;
   }
@@ -308,8 +311,8 @@ void Model::check_forward(const std::string& setting) const {
   try {
     forward(at::zeros({2, s.channels, s.height, s.width}, at::TensorOptions(device_)));
   } catch (const c10::Error& e) {
-    model_error(info_->source, "forward fails with " + setting + " (" + first_line(e) + "). Fix: run without " +
-                                   setting + ".");
+    model_error(info_->source,
+                "forward fails with " + setting + " (" + first_line(e) + "). Fix: run without " + setting + ".");
   }
 }
 
@@ -400,13 +403,14 @@ void Model::throw_if_broken(const at::Tensor& broken, int64_t images) const {
   if (!broken.defined()) return;
   const int flags = broken.item<int>();  // the one host synchronisation of a batch
   if (flags == 0) return;
-  std::string what = (flags & 1) ? "NaN or infinite values" : (flags & 2) ? "probabilities outside [0,1]"
-                                                                        : "probability rows that do not sum to 1";
-  model_error(info_->source, "forward breaks the model contract on a batch of " + std::to_string(images) +
-                                 " images: its outputs hold " + what + ". Fix: return finite " +
-                                 (info_->outputs_probabilities ? "probabilities (rows in [0,1] summing to 1)"
-                                                               : "logits") +
-                                 ", or declare \"outputs\" correctly in fool.json.");
+  std::string what = (flags & 1)   ? "NaN or infinite values"
+                     : (flags & 2) ? "probabilities outside [0,1]"
+                                   : "probability rows that do not sum to 1";
+  model_error(info_->source,
+              "forward breaks the model contract on a batch of " + std::to_string(images) +
+                  " images: its outputs hold " + what + ". Fix: return finite " +
+                  (info_->outputs_probabilities ? "probabilities (rows in [0,1] summing to 1)" : "logits") +
+                  ", or declare \"outputs\" correctly in fool.json.");
 }
 
 at::Tensor Model::probabilities(const at::Tensor& images, int64_t batch_size, at::Tensor& broken) const {

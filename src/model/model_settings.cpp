@@ -38,7 +38,8 @@ std::vector<std::string> read_labels(const std::string& path) {
   text.resize(static_cast<std::size_t>(file.gcount()));
   if (text.size() > kMaxLabelsBytes) {
     throw Error(ErrorKind::kIo, "--labels '" + path + "' is larger than the limit of " +
-                                    std::to_string(kMaxLabelsBytes) + " bytes. Fix: pass a file of one label per line.");
+                                    std::to_string(kMaxLabelsBytes) +
+                                    " bytes. Fix: pass a file of one label per line.");
   }
   std::istringstream in(text);
   std::vector<std::string> labels;

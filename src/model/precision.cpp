@@ -50,14 +50,18 @@ Precision precision_from_name(const std::string& name) {
   if (name == "fp32") return Precision::kFloat32;
   if (name == "bf16") return Precision::kBFloat16;
   if (name == "fp16") return Precision::kFloat16;
-  throw Error(ErrorKind::kUsage, "unknown precision '" + name + "'. Fix: --precision takes fp32, bf16 or fp16 (CUDA only).");
+  throw Error(ErrorKind::kUsage,
+              "unknown precision '" + name + "'. Fix: --precision takes fp32, bf16 or fp16 (CUDA only).");
 }
 
 std::string precision_name(Precision precision) {
   switch (precision) {
-    case Precision::kFloat32: return "fp32";
-    case Precision::kBFloat16: return "bf16";
-    case Precision::kFloat16: return "fp16";
+    case Precision::kFloat32:
+      return "fp32";
+    case Precision::kBFloat16:
+      return "bf16";
+    case Precision::kFloat16:
+      return "fp16";
   }
   return "unknown";
 }

@@ -9,7 +9,8 @@ Scorer::Scorer(const Model& model, ScoringOptions options) : model_(model), opti
   if (options_.crops != 1 && options_.crops != 10) {
     throw Error(ErrorKind::kUsage, "--crops must be 1 (whole image) or 10 (corners, centre and their mirrors).");
   }
-  if (options_.render_size < 0) throw Error(ErrorKind::kUsage, "--render-size must be >= 0 (0: the model's input size).");
+  if (options_.render_size < 0)
+    throw Error(ErrorKind::kUsage, "--render-size must be >= 0 (0: the model's input size).");
   render_height_ = options_.render_size > 0 ? options_.render_size : input.height;
   render_width_ = options_.render_size > 0 ? options_.render_size : input.width;
   if (options_.crops == 10 && options_.render_size == 0) {

@@ -18,9 +18,9 @@ constexpr const char* kFixResume = "Fix: resume from an intact copy, or start th
 
 /// Settings that may differ between a run and its resumption (fool resume --generations, another
 /// machine or path); every other setting decides the run's course and must match.
-const std::set<std::string> kResumableSettings = {"generations",      "out",  "force",         "threads",
-                                                  "dump-every",       "checkpoint-every", "target-confidence",
-                                                  "max-evaluations",  "model", "device", "batch-size"};
+const std::set<std::string> kResumableSettings = {
+    "generations",     "out",   "force",  "threads",   "dump-every", "checkpoint-every", "target-confidence",
+    "max-evaluations", "model", "device", "batch-size"};
 
 [[noreturn]] void bad(const std::string& source, const std::string& what) {
   throw Error(ErrorKind::kCheckpoint, "checkpoint '" + source + "': " + what);
@@ -29,18 +29,21 @@ const std::set<std::string> kResumableSettings = {"generations",      "out",  "f
 template <class T>
 void put(std::string& out, T value) {
   char bytes[sizeof(T)];
-  for (std::size_t i = 0; i < sizeof(T); ++i) bytes[i] = static_cast<char>((static_cast<uint64_t>(value) >> (8 * i)) & 0xff);
+  for (std::size_t i = 0; i < sizeof(T); ++i)
+    bytes[i] = static_cast<char>((static_cast<uint64_t>(value) >> (8 * i)) & 0xff);
   out.append(bytes, sizeof(T));
 }
 
 template <class T>
 T get(const std::string& in, std::size_t offset) {
   uint64_t value = 0;
-  for (std::size_t i = 0; i < sizeof(T); ++i) value |= static_cast<uint64_t>(static_cast<unsigned char>(in[offset + i])) << (8 * i);
+  for (std::size_t i = 0; i < sizeof(T); ++i)
+    value |= static_cast<uint64_t>(static_cast<unsigned char>(in[offset + i])) << (8 * i);
   return static_cast<T>(value);
 }
 
-void put_tensors(c10::impl::GenericDict& dict, const std::string& prefix, const std::map<std::string, at::Tensor>& tensors) {
+void put_tensors(c10::impl::GenericDict& dict, const std::string& prefix,
+                 const std::map<std::string, at::Tensor>& tensors) {
   c10::List<std::string> names;
   c10::List<at::Tensor> values;
   for (const auto& [name, t] : tensors) {
@@ -55,8 +58,9 @@ std::map<std::string, at::Tensor> get_tensors(const c10::impl::GenericDict& dict
                                               const std::string& source) {
   auto names = dict.at(prefix + "_names").toList();
   auto values = dict.at(prefix + "_values").toList();
-  if (names.size() != values.size()) bad(source, prefix + ": " + std::to_string(names.size()) + " names for " +
-                                                     std::to_string(values.size()) + " tensors. " + kFixResume);
+  if (names.size() != values.size())
+    bad(source, prefix + ": " + std::to_string(names.size()) + " names for " + std::to_string(values.size()) +
+                    " tensors. " + kFixResume);
   std::map<std::string, at::Tensor> out;
   for (std::size_t i = 0; i < names.size(); ++i) out[names.get(i).toStringRef()] = values.get(i).toTensor();
   return out;
@@ -141,7 +145,8 @@ Checkpoint decode_checkpoint(const std::string& bytes, const std::string& source
     c.identity.search = version == 1 ? "map-elites" : dict.at("search").toStringRef();
     c.generation = dict.at("generation").toInt();
     c.evaluations = dict.at("evaluations").toInt();
-    c.forward_equivalents = dict.contains("forward_equivalents") ? dict.at("forward_equivalents").toInt() : c.evaluations;
+    c.forward_equivalents =
+        dict.contains("forward_equivalents") ? dict.at("forward_equivalents").toInt() : c.evaluations;
     if (dict.contains("milestones")) c.milestones = dict.at("milestones").toTensor();
     c.seconds = dict.at("seconds").toDouble();
     c.targets = dict.at("targets").toTensor();
@@ -175,8 +180,9 @@ void restore_checkpoint(Search& search, const Checkpoint& c, const CheckpointIde
     bad(source, "written by the " + c.identity.search + " search, but this run uses " + expected.search + ".");
   }
   if (const std::string key = differing_setting(c.identity.settings_json, expected.settings_json); !key.empty()) {
-    bad(source, "written by another run (its setting \"" + key + "\" differs from this run's config.json). "
-                "Fix: resume the run directory the checkpoint came from.");
+    bad(source, "written by another run (its setting \"" + key +
+                    "\" differs from this run's config.json). "
+                    "Fix: resume the run directory the checkpoint came from.");
   }
   const auto device = search.archive().targets().device();
   const int64_t cells = search.archive().cells();
@@ -187,9 +193,9 @@ void restore_checkpoint(Search& search, const Checkpoint& c, const CheckpointIde
   const auto one_per_cell = [&](const at::Tensor& t, at::ScalarType type) {
     return t.dim() == 1 && t.size(0) == cells && t.scalar_type() == type;
   };
-  const bool milestones_fit = !c.milestones.defined() || (c.milestones.dim() == 2 && c.milestones.size(0) == cells &&
-                                                           c.milestones.size(1) == 4 &&
-                                                           c.milestones.scalar_type() == at::kLong);
+  const bool milestones_fit =
+      !c.milestones.defined() || (c.milestones.dim() == 2 && c.milestones.size(0) == cells &&
+                                  c.milestones.size(1) == 4 && c.milestones.scalar_type() == at::kLong);
   if (!one_per_cell(c.confidence, at::kFloat) || !one_per_cell(c.found, at::kLong) || !milestones_fit) {
     bad(source, std::string("malformed archive (confidences or generations are not one per class). ") + kFixResume);
   }

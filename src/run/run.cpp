@@ -28,7 +28,8 @@ int execute_run(RunConfig c, RunMode mode, const std::atomic<int>* stop_signal) 
   const auto no_checkpoint = [&] {
     return Error(ErrorKind::kCheckpoint, "'" + c.out + "' has no " + kCheckpointFile +
                                              " to resume from (the run stopped before its first generation ended). "
-                                             "Fix: start it again with fool run --out " + c.out + " --force.");
+                                             "Fix: start it again with fool run --out " +
+                                             c.out + " --force.");
   };
   if (resume && !std::filesystem::is_directory(c.out)) throw no_checkpoint();
   // The run directory's lock first, before anything is loaded or written: a second run or a
@@ -98,8 +99,8 @@ int execute_run(RunConfig c, RunMode mode, const std::atomic<int>* stop_signal) 
                  resumed_from->evaluations);
   } else {
     spdlog::info("{} on {} ({} threads): {} search, {} encoding, {} classes, {} generations of {} -> {}",
-                 model.info().source, device.str(), at::get_num_threads(), c.search, c.encoding,
-                 classes.size(), c.generations, c.population, c.out);
+                 model.info().source, device.str(), at::get_num_threads(), c.search, c.encoding, classes.size(),
+                 c.generations, c.population, c.out);
   }
 
   const auto& labels = model.info().labels;

@@ -24,8 +24,10 @@ void validate(const RunConfig& c) {
   RunConfig copy = c;
   for_each_setting(copy, [](const char* name, auto& field, const char*) {
     if constexpr (std::is_same_v<std::decay_t<decltype(field)>, std::string>) {
-      require(is_utf8(field), name, "'" + field + "' is not UTF-8 text, and fool records its settings in "
-                                    "config.json. Fix: use a UTF-8 name");
+      require(is_utf8(field), name,
+              "'" + field +
+                  "' is not UTF-8 text, and fool records its settings in "
+                  "config.json. Fix: use a UTF-8 name");
     }
   });
   check_search_name(c.search);

@@ -17,11 +17,16 @@ double now_seconds() {
 
 std::string stop_reason_name(StopReason reason) {
   switch (reason) {
-    case StopReason::kGenerations: return "generations";
-    case StopReason::kTargetConfidence: return "target-confidence";
-    case StopReason::kMaxEvaluations: return "max-evaluations";
-    case StopReason::kMaxForwardEquivalents: return "max-forward-equivalents";
-    case StopReason::kSignal: return "signal";
+    case StopReason::kGenerations:
+      return "generations";
+    case StopReason::kTargetConfidence:
+      return "target-confidence";
+    case StopReason::kMaxEvaluations:
+      return "max-evaluations";
+    case StopReason::kMaxForwardEquivalents:
+      return "max-forward-equivalents";
+    case StopReason::kSignal:
+      return "signal";
   }
   return "unknown";
 }
@@ -56,8 +61,7 @@ RunOutcome run_loop(Search& search, const StopRules& stop, const std::vector<Rep
       outcome.reason = StopReason::kTargetConfidence;
     } else if (signal() != 0) {
       outcome.reason = StopReason::kSignal;
-    } else if (stop.max_evaluations > 0 &&
-               record.evaluations + search.next_evaluations() > stop.max_evaluations) {
+    } else if (stop.max_evaluations > 0 && record.evaluations + search.next_evaluations() > stop.max_evaluations) {
       outcome.reason = StopReason::kMaxEvaluations;
     } else if (stop.max_forward_equivalents > 0 &&
                record.forward_equivalents + search.next_forward_equivalents() > stop.max_forward_equivalents) {
@@ -70,8 +74,8 @@ RunOutcome run_loop(Search& search, const StopRules& stop, const std::vector<Rep
     break;
   }
   outcome.signal = signal();
-  outcome.last = progress_record(search.archive(), record.generation, record.evaluations,
-                                 record.forward_equivalents, seconds(), record.replacements);
+  outcome.last = progress_record(search.archive(), record.generation, record.evaluations, record.forward_equivalents,
+                                 seconds(), record.replacements);
   for (auto* r : reporters) r->end(search, outcome.last, outcome.reason);
   return outcome;
 }

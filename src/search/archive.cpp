@@ -19,7 +19,7 @@ int64_t Archive::insert(const GenomeBatch& children, const at::Tensor& probabili
   auto per_cell = probabilities.index_select(1, targets_);  // [N,T]
   auto [best, best_child] = per_cell.max(0);                // [T], [T]
   auto improved = best > confidence_;
-  auto cells = improved.nonzero().squeeze(1);               // the replaced cells
+  auto cells = improved.nonzero().squeeze(1);  // the replaced cells
   const int64_t replaced = cells.size(0);
   if (replaced == 0) return 0;
   genomes_.index_copy_(cells, children.index_select(best_child.index_select(0, cells)));

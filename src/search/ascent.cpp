@@ -57,8 +57,8 @@ at::Tensor gaussian_blur(const at::Tensor& images, double sigma) {
   // Separable: along the rows, then the columns; one depthwise convolution each.
   auto padded = images.index_select(3, reflect_indices(w, radius, images.device()));
   const std::vector<int64_t> stride{1, 1}, no_padding{0, 0}, dilation{1, 1};
-  auto out = at::conv2d(padded, kernel.view({1, 1, 1, -1}).expand({c, 1, 1, 2 * radius + 1}).contiguous(),
-                        c10::nullopt, stride, no_padding, dilation, c);
+  auto out = at::conv2d(padded, kernel.view({1, 1, 1, -1}).expand({c, 1, 1, 2 * radius + 1}).contiguous(), c10::nullopt,
+                        stride, no_padding, dilation, c);
   padded = out.index_select(2, reflect_indices(h, radius, images.device()));
   return at::conv2d(padded, kernel.view({1, 1, -1, 1}).expand({c, 1, 2 * radius + 1, 1}).contiguous(), c10::nullopt,
                     stride, no_padding, dilation, c);
@@ -75,11 +75,13 @@ Ascent::Ascent(const SearchContext& context) : Search(context) {
           "must be a number > 0");
   require(o.ascent_max_lr > 0, "ascent-max-lr", "must be > 0");
   require(o.ascent_blur_radius == 0 || (o.ascent_blur_radius >= 0.3 && o.ascent_blur_radius <= 16),
-          "ascent-blur-radius", "must be 0 (no blur) or in [0.3,16] pixels (the original: below 0.3 works very poorly)");
+          "ascent-blur-radius",
+          "must be 0 (no blur) or in [0.3,16] pixels (the original: below 0.3 works very poorly)");
   require(o.ascent_blur_every >= 1, "ascent-blur-every", "must be >= 1");
-  for (const auto& [name, q] : {std::pair<const char*, double>{"ascent-small-norm-percentile", o.ascent_small_norm_percentile},
-                                {"ascent-benefit-percentile", o.ascent_benefit_percentile},
-                                {"ascent-abs-benefit-percentile", o.ascent_abs_benefit_percentile}}) {
+  for (const auto& [name, q] :
+       {std::pair<const char*, double>{"ascent-small-norm-percentile", o.ascent_small_norm_percentile},
+        {"ascent-benefit-percentile", o.ascent_benefit_percentile},
+        {"ascent-abs-benefit-percentile", o.ascent_abs_benefit_percentile}}) {
     require(q >= 0 && q < 100, name, "must be in [0,100) (0: off)");
   }
 }
@@ -178,10 +180,11 @@ void Ascent::restore_state(const SearchState& state) {
   const auto it = state.find("images");
   const auto& shape = context_.encoding->options().shape;
   if (it == state.end() || it->second.dim() != 4 || it->second.size(0) != archive_.cells() ||
-      it->second.size(1) != shape.channels || it->second.size(2) != shape.height ||
-      it->second.size(3) != shape.width || it->second.scalar_type() != at::kFloat) {
-    throw Error(ErrorKind::kCheckpoint, "the ascent's images are missing or of the wrong shape in the checkpoint. "
-                                        "Fix: resume from an intact copy, or start the run again.");
+      it->second.size(1) != shape.channels || it->second.size(2) != shape.height || it->second.size(3) != shape.width ||
+      it->second.scalar_type() != at::kFloat) {
+    throw Error(ErrorKind::kCheckpoint,
+                "the ascent's images are missing or of the wrong shape in the checkpoint. "
+                "Fix: resume from an intact copy, or start the run again.");
   }
   images_ = it->second.clone();
 }

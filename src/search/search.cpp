@@ -19,10 +19,14 @@ struct Entry {
 
 std::vector<Entry>& registry() {
   static std::vector<Entry> entries = {
-      {"map-elites", "MAP-Elites, one cell per class, the paper's algorithm (PAPER.md §1.2)",
-       [](const SearchContext& c) { return std::make_unique<MapElites>(c); }, {}},
-      {"ascent", "gradient ascent on the pixels of one image per class, as the paper ran it (PAPER.md §2.2)",
-       [](const SearchContext& c) { return std::make_unique<Ascent>(c); }, {"direct"}},
+      {"map-elites",
+       "MAP-Elites, one cell per class, the paper's algorithm (PAPER.md §1.2)",
+       [](const SearchContext& c) { return std::make_unique<MapElites>(c); },
+       {}},
+      {"ascent",
+       "gradient ascent on the pixels of one image per class, as the paper ran it (PAPER.md §2.2)",
+       [](const SearchContext& c) { return std::make_unique<Ascent>(c); },
+       {"direct"}},
   };
   return entries;
 }
@@ -81,8 +85,8 @@ void check_search_encoding(const std::string& name, const std::string& encoding)
     if (e.name != name) continue;
     std::string list;
     for (const auto& x : e.encodings) list += (list.empty() ? "" : ", ") + x;
-    throw Error(ErrorKind::kUsage, "--search " + name + " does not work with --encoding " + encoding +
-                                       ". Fix: --encoding " + list + ".");
+    throw Error(ErrorKind::kUsage,
+                "--search " + name + " does not work with --encoding " + encoding + ". Fix: --encoding " + list + ".");
   }
 }
 

@@ -1,9 +1,9 @@
 // --config: a run's config.json replays the run; the command line wins over the file.
 #include <gtest/gtest.h>
 
+#include "fool/run/run_config.h"
 #include "support/cli_support.h"
 #include "support/test_support.h"
-#include "fool/run/run_config.h"
 
 namespace fool::test {
 namespace {

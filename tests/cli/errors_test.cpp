@@ -46,8 +46,8 @@ void make_fixtures(const TempDir& tmp) {
 std::vector<std::string> expand(const std::vector<std::string>& args, const TempDir& tmp) {
   std::vector<std::string> out;
   for (std::string a : args) {
-    for (const auto& [key, value] : {std::pair<std::string, std::string>{"{tmp}", tmp.path()},
-                                     {"{test_models}", models_dir() + "/test"}}) {
+    for (const auto& [key, value] :
+         {std::pair<std::string, std::string>{"{tmp}", tmp.path()}, {"{test_models}", models_dir() + "/test"}}) {
       for (auto at = a.find(key); at != std::string::npos; at = a.find(key)) a.replace(at, key.size(), value);
     }
     out.push_back(a);
@@ -64,7 +64,8 @@ void expect_one_clear_error(const BadInputCase& c, const TempDir& tmp) {
   const std::string& line = lines.front();
   EXPECT_EQ(line.rfind("error: ", 0), 0u) << line;
   EXPECT_NE(line.find(c.mentions), std::string::npos) << "the message should mention '" << c.mentions << "'\n" << line;
-  for (const char* trace : {"Exception raised from", "frame #", "terminate called", "Aborted", "what():", "Traceback"}) {
+  for (const char* trace :
+       {"Exception raised from", "frame #", "terminate called", "Aborted", "what():", "Traceback"}) {
     EXPECT_EQ(r.err.find(trace), std::string::npos) << "stack trace or abort: " << r.describe();
   }
   EXPECT_FALSE(fs::exists(tmp / "o")) << "a failed run left its --out directory behind";
@@ -93,15 +94,19 @@ const BadInputCase kBadInput[] = {
     {"generations_negative", {"run", "--generations", "-3", "--out", "{tmp}/o"}, kUsage, "generations"},
     {"population_negative", {"run", "--population", "-5", "--out", "{tmp}/o"}, kUsage, "population"},
     {"batch_size_negative", {"run", "--batch-size", "-1", "--out", "{tmp}/o"}, kUsage, "batch-size"},
-    {"target_confidence_above_one", {"run", "--target-confidence", "1.5", "--out", "{tmp}/o"}, kUsage,
+    {"target_confidence_above_one",
+     {"run", "--target-confidence", "1.5", "--out", "{tmp}/o"},
+     kUsage,
      "target-confidence"},
     {"unknown_encoding", {"run", "--encoding", "pixels", "--out", "{tmp}/o"}, kUsage, "direct"},
     {"unknown_device", {"run", "--device", "tpu", "--out", "{tmp}/o"}, kUsage, "tpu"},
     {"bench_json_in_a_missing_directory", {"bench", "--json", "{tmp}/no_dir/bench.json"}, kIo, "no_dir"},
     {"unknown_precision", {"run", "--precision", "fp8", "--out", "{tmp}/o"}, kUsage, "fp8"},
     {"fp16_on_the_cpu", {"run", "--precision", "fp16", "--device", "cpu", "--out", "{tmp}/o"}, kUsage, "CUDA"},
-    {"evaluate_unknown_precision", {"evaluate", "--precision", "half", "--model", "{tmp}/missing.pt", "{tmp}/o"},
-     kUsage, "half"},
+    {"evaluate_unknown_precision",
+     {"evaluate", "--precision", "half", "--model", "{tmp}/missing.pt", "{tmp}/o"},
+     kUsage,
+     "half"},
     {"unknown_option", {"run", "--frobnicate", "--out", "{tmp}/o"}, kUsage, "frobnicate"},
     {"no_subcommand", {}, kUsage, "subcommand"},
     {"input_shape_garbage", {"info", "--input-shape", "1x28x28"}, kUsage, "1x28x28"},
@@ -116,8 +121,14 @@ const BadInputCase kBadInput[] = {
     {"config_not_json", {"run", "--config", "{tmp}/not_json.json", "--out", "{tmp}/o"}, kUsage, "not_json.json"},
     // Typed settings: a name outside the set, or a value of another type, is refused, never
     // read as something else (HSV as HLS, 2.7 as 2, -1 as 2^64-1).
-    {"color_space_upper_case", {"run", "--encoding", "cppn", "--color-space", "HSV", "--out", "{tmp}/o"}, kUsage, "HSV"},
-    {"coordinates_unknown", {"run", "--encoding", "cppn", "--coordinates", "polar", "--out", "{tmp}/o"}, kUsage, "polar"},
+    {"color_space_upper_case",
+     {"run", "--encoding", "cppn", "--color-space", "HSV", "--out", "{tmp}/o"},
+     kUsage,
+     "HSV"},
+    {"coordinates_unknown",
+     {"run", "--encoding", "cppn", "--coordinates", "polar", "--out", "{tmp}/o"},
+     kUsage,
+     "polar"},
     {"config_color_space_upper_case", {"run", "--config", "{tmp}/hsv_upper.json", "--out", "{tmp}/o"}, kUsage, "HSV"},
     {"config_fractional_integer", {"run", "--config", "{tmp}/fractional.json", "--out", "{tmp}/o"}, kUsage, "2.7"},
     {"config_negative_seed", {"run", "--config", "{tmp}/negative_seed.json", "--out", "{tmp}/o"}, kUsage, "seed"},
@@ -125,7 +136,9 @@ const BadInputCase kBadInput[] = {
     {"config_is_a_device", {"run", "--config", "/dev/zero", "--out", "{tmp}/o"}, kIo, "bytes"},
     {"unknown_search", {"run", "--search", "annealing", "--out", "{tmp}/o"}, kUsage, "map-elites"},
     {"bench_unknown_search", {"bench", "--search", "annealing"}, kUsage, "map-elites"},
-    {"max_evaluations_below_one_generation", {"run", "--max-evaluations", "1", "--out", "{tmp}/o"}, kUsage,
+    {"max_evaluations_below_one_generation",
+     {"run", "--max-evaluations", "1", "--out", "{tmp}/o"},
+     kUsage,
      "max-evaluations"},
     {"threads_absurd", {"info", "--threads", "1000000"}, kUsage, "threads"},
     {"resume_without_checkpoint", {"resume", "{tmp}/no_checkpoint"}, kCheckpoint, "checkpoint.fool"},
@@ -144,15 +157,25 @@ TEST_P(ConvertedBadModel, ExitCodeAndOneClearLine) {
 }
 
 const BadInputCase kBadModels[] = {
-    {"no_fool_json_and_no_input_shape", {"run", "--model", "{test_models}/noinfo.pt", "--out", "{tmp}/o"}, kModel,
+    {"no_fool_json_and_no_input_shape",
+     {"run", "--model", "{test_models}/noinfo.pt", "--out", "{tmp}/o"},
+     kModel,
      "--input-shape"},
-    {"forward_fails_on_declared_shape", {"run", "--model", "{test_models}/bad_forward.pt", "--out", "{tmp}/o"}, kModel,
+    {"forward_fails_on_declared_shape",
+     {"run", "--model", "{test_models}/bad_forward.pt", "--out", "{tmp}/o"},
+     kModel,
      "forward"},
-    {"label_count_differs_from_outputs", {"run", "--model", "{test_models}/bad_labels.pt", "--out", "{tmp}/o"},
-     kModel, "9 labels"},
-    {"fool_json_not_json", {"classify", "--model", "{test_models}/bad_json.pt", "{tmp}/plain_file"}, kModel,
+    {"label_count_differs_from_outputs",
+     {"run", "--model", "{test_models}/bad_labels.pt", "--out", "{tmp}/o"},
+     kModel,
+     "9 labels"},
+    {"fool_json_not_json",
+     {"classify", "--model", "{test_models}/bad_json.pt", "{tmp}/plain_file"},
+     kModel,
      "fool.json"},
-    {"wrong_input_shape_given", {"info", "--model", "{test_models}/noinfo.pt", "--input-shape", "3,28,28"}, kModel,
+    {"wrong_input_shape_given",
+     {"info", "--model", "{test_models}/noinfo.pt", "--input-shape", "3,28,28"},
+     kModel,
      "forward"},
 };
 

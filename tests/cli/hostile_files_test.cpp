@@ -64,7 +64,9 @@ class RenderOutput : public ::testing::Test {
     delete run_;
     run_ = nullptr;
   }
-  CommandResult render(const std::string& out) const { return run_fool({"render", genome_, "--size", "16", "--out", out}); }
+  CommandResult render(const std::string& out) const {
+    return run_fool({"render", genome_, "--size", "16", "--out", out});
+  }
   static TempDir* run_;
   static std::string genome_;
   TempDir tmp_;
@@ -233,14 +235,14 @@ void expect_one_history(const std::string& progress_csv) {
 TEST(RunLock, SecondRunOrResumeIntoARunningDirectoryFailsAtOnceNamingThePid) {
   TempDir tmp;
   const std::string out = tmp / "run";
-  Background first({"run", "--generations", "1000000", "--threads", "1", "--dump-every", "0", "--checkpoint-every",
-                    "1", "--out", out},
+  Background first({"run", "--generations", "1000000", "--threads", "1", "--dump-every", "0", "--checkpoint-every", "1",
+                    "--out", out},
                    tmp / "first.log");
   ASSERT_GT(first.pid(), 0);
   ASSERT_TRUE(wait_for_file(out + "/checkpoint.fool")) << read_text(tmp / "first.log");
   const std::string pid = std::to_string(first.pid());
-  for (const auto& args : std::vector<std::vector<std::string>>{
-           with(kQuickRun, {"--out", out, "--force"}), {"resume", out, "--generations", "50"}}) {
+  for (const auto& args : std::vector<std::vector<std::string>>{with(kQuickRun, {"--out", out, "--force"}),
+                                                                {"resume", out, "--generations", "50"}}) {
     const auto start = std::chrono::steady_clock::now();
     const auto r = run_fool(args);
     expect_one_line_naming(r, out);
@@ -305,8 +307,8 @@ TEST(HostileFiles, ForceRemovesALinkedOutputFolderNotWhatItPointsTo) {
   fs::create_directory(tmp / "elsewhere");
   write_text(tmp / "elsewhere/keep.txt", "keep");
   fs::create_directory_symlink(tmp / "elsewhere", out + "/snapshots");
-  const auto r = run_fool({"run", "--generations", "3", "--threads", "1", "--dump-every", "1", "--out", out,
-                           "--force"});
+  const auto r =
+      run_fool({"run", "--generations", "3", "--threads", "1", "--dump-every", "1", "--out", out, "--force"});
   ASSERT_EQ(r.exit_code, 0) << r.describe();
   EXPECT_EQ(read_text(tmp / "elsewhere/keep.txt"), "keep");
   EXPECT_EQ(std::distance(fs::directory_iterator(tmp / "elsewhere"), fs::directory_iterator()), 1)
@@ -318,13 +320,13 @@ TEST(HostileFiles, ForceRemovesALinkedOutputFolderNotWhatItPointsTo) {
 TEST(HostileFiles, InterruptedSnapshotLeavesNothingForTheNextRun) {
   TempDir tmp;
   const std::string out = tmp / "run";
-  const std::vector<std::string> run = {"run", "--generations", "5", "--threads", "1", "--dump-every", "2",
-                                        "--checkpoint-every", "1", "--out", out};
+  const std::vector<std::string> run = {"run", "--generations",      "5", "--threads", "1", "--dump-every",
+                                        "2",   "--checkpoint-every", "1", "--out",     out};
   ASSERT_EQ(run_fool(run).exit_code, 0);
   // What a process killed while staging snapshots and elites leaves (this version's names and
   // the older fixed ones).
-  for (const char* stale : {"snapshots/gen_000004.tmp", "snapshots/gen_000004.Ab12Cd.tmp", "elites.Xy34Zw.tmp",
-                            "elites.old"}) {
+  for (const char* stale :
+       {"snapshots/gen_000004.tmp", "snapshots/gen_000004.Ab12Cd.tmp", "elites.Xy34Zw.tmp", "elites.old"}) {
     fs::create_directories(out + "/" + stale + "/large");
     write_text(out + "/" + stale + "/0_0_0.500000.png", "half");
   }

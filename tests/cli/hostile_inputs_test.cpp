@@ -5,7 +5,6 @@
 // Every command runs under `ulimit -v` and `timeout`, so that a regression fails the test instead
 // of eating the machine.
 #include <gtest/gtest.h>
-
 #include <sys/wait.h>
 
 #include <cstdint>
@@ -54,14 +53,15 @@ void expect_one_clear_error(const CommandResult& r, int exit_code, const std::st
   if (after_progress) {
     for (std::size_t i = 0; i + 1 < lines.size(); ++i) {
       EXPECT_TRUE(lines[i].rfind("info: ", 0) == 0 || lines[i].rfind("warning: ", 0) == 0)
-          << "only the run's progress may precede the error\n" << r.describe();
+          << "only the run's progress may precede the error\n"
+          << r.describe();
     }
   } else {
     ASSERT_EQ(lines.size(), 1u) << "expected one line on stderr\n" << r.describe();
   }
   EXPECT_EQ(lines.back().rfind("error: ", 0), 0u) << lines.back();
-  EXPECT_NE(lines.back().find(mentions), std::string::npos)
-      << "the message should mention '" << mentions << "'\n" << lines.back();
+  EXPECT_NE(lines.back().find(mentions), std::string::npos) << "the message should mention '" << mentions << "'\n"
+                                                            << lines.back();
   for (const char* trace : {"Exception raised from", "frame #", "terminate called", "what():", "LibTorch:", "stoll"}) {
     EXPECT_EQ(r.err.find(trace), std::string::npos) << "library text instead of a sentence: " << r.describe();
   }
@@ -91,8 +91,9 @@ std::string png_header_only(uint32_t width, uint32_t height, uint32_t rows) {
   // needed for libpng to hit the end of the data first.
   const std::string raw(static_cast<std::size_t>(rows) * (width + 1), '\0');
   const auto length = static_cast<uint16_t>(raw.size());
-  std::string zlib = std::string("\x78\x01\x01", 3) + static_cast<char>(length & 0xff) + static_cast<char>(length >> 8) +
-                     static_cast<char>(~length & 0xff) + static_cast<char>((~length >> 8) & 0xff) + raw;
+  std::string zlib = std::string("\x78\x01\x01", 3) + static_cast<char>(length & 0xff) +
+                     static_cast<char>(length >> 8) + static_cast<char>(~length & 0xff) +
+                     static_cast<char>((~length >> 8) & 0xff) + raw;
   return std::string("\x89PNG\r\n\x1a\n", 8) + chunk("IHDR", ihdr) + chunk("IDAT", zlib) + chunk("IEND", "");
 }
 
@@ -113,7 +114,9 @@ nlohmann::json chain_genome(int64_t hidden, int64_t first_id) {
   int64_t previous = 0;
   for (int64_t k = 0; k < hidden; ++k) {
     const int64_t id = first_id + k;
-    g["nodes"].push_back({{"id", id}, {"kind", "hidden"}, {"activation", "sine"},
+    g["nodes"].push_back({{"id", id},
+                          {"kind", "hidden"},
+                          {"activation", "sine"},
                           {"rank", static_cast<double>(k + 1) / static_cast<double>(hidden + 2)}});
     g["connections"].push_back({{"from", previous}, {"to", id}, {"weight", 1.0}});
     previous = id;
@@ -148,8 +151,8 @@ std::ostream& operator<<(std::ostream& os, const HostileCase& c) { return os << 
 std::vector<std::string> expand(const std::vector<std::string>& args, const TempDir& tmp) {
   std::vector<std::string> out;
   for (std::string a : args) {
-    for (const auto& [key, value] : {std::pair<std::string, std::string>{"{tmp}", tmp.path()},
-                                     {"{test_models}", models_dir() + "/test"}}) {
+    for (const auto& [key, value] :
+         {std::pair<std::string, std::string>{"{tmp}", tmp.path()}, {"{test_models}", models_dir() + "/test"}}) {
       for (auto at = a.find(key); at != std::string::npos; at = a.find(key)) a.replace(at, key.size(), value);
     }
     out.push_back(a);
@@ -178,27 +181,39 @@ const HostileCase kHostile[] = {
     {"genome_node_id_30000", {"render", "{tmp}/big_id.json", "--out", "{tmp}/r.png"}, kIo, "1024"},
     {"genome_chain_of_3000_nodes", {"render", "{tmp}/chain.json", "--out", "{tmp}/r.png"}, kIo, "1024"},
     {"genome_file_is_a_device", {"render", "/dev/zero", "--out", "{tmp}/r.png"}, kIo, "bytes"},
-    {"render_beyond_memory", {"render", "{tmp}/wide.json", "--size", "8192", "--out", "{tmp}/r.png"}, kUsage,
-     "--size"},
+    {"render_beyond_memory", {"render", "{tmp}/wide.json", "--size", "8192", "--out", "{tmp}/r.png"}, kUsage, "--size"},
     {"png_header_30000x30000", {"classify", "{tmp}/huge.png"}, kIo, "67108864 pixels"},
     {"labels_file_is_a_device", {"info", "--labels", "/dev/zero"}, kIo, "bytes"},
     // Class 5. Before: exit 70 with allocator text, exit 70 after the run had finished (invalid
     // UTF-8 in config.json / summary.json), libpng's line before fool's.
-    {"out_of_memory", {"run", "--population", "2000000", "--batch-size", "0", "--out", "{tmp}/o"}, kResource,
-     "bytes) failed", true},
-    {"labels_not_utf8", {"run", "--labels", "{tmp}/latin1_labels.txt", "--generations", "1", "--out", "{tmp}/o"}, kIo,
+    {"out_of_memory",
+     {"run", "--population", "2000000", "--batch-size", "0", "--out", "{tmp}/o"},
+     kResource,
+     "bytes) failed",
+     true},
+    {"labels_not_utf8",
+     {"run", "--labels", "{tmp}/latin1_labels.txt", "--generations", "1", "--out", "{tmp}/o"},
+     kIo,
      "UTF-8"},
     {"out_not_utf8", {"run", "--generations", "1", "--out", "{tmp}/o\xff"}, kUsage, "UTF-8"},
     {"truncated_png_no_libpng_chatter", {"classify", "{tmp}/truncated.png"}, kIo, "truncated.png"},
     // Class 6. Before: each was accepted as another value (2^64-1, INT64_MAX, 16, NaN).
     {"seed_negative", {"run", "--seed", "-1", "--max-evaluations", "200", "--out", "{tmp}/o"}, kUsage, "'-1'"},
-    {"seed_past_uint64", {"run", "--seed", "18446744073709551616", "--max-evaluations", "200", "--out", "{tmp}/o"},
-     kUsage, "18446744073709551616"},
-    {"generations_past_int64", {"run", "--generations", "99999999999999999999", "--max-evaluations", "200", "--out",
-                                "{tmp}/o"}, kUsage, "99999999999999999999"},
-    {"batch_size_past_int64", {"run", "--batch-size", "9223372036854775808", "--max-evaluations", "200", "--out",
-                               "{tmp}/o"}, kUsage, "9223372036854775808"},
-    {"generations_in_hex", {"run", "--generations", "0x10", "--max-evaluations", "200", "--out", "{tmp}/o"}, kUsage,
+    {"seed_past_uint64",
+     {"run", "--seed", "18446744073709551616", "--max-evaluations", "200", "--out", "{tmp}/o"},
+     kUsage,
+     "18446744073709551616"},
+    {"generations_past_int64",
+     {"run", "--generations", "99999999999999999999", "--max-evaluations", "200", "--out", "{tmp}/o"},
+     kUsage,
+     "99999999999999999999"},
+    {"batch_size_past_int64",
+     {"run", "--batch-size", "9223372036854775808", "--max-evaluations", "200", "--out", "{tmp}/o"},
+     kUsage,
+     "9223372036854775808"},
+    {"generations_in_hex",
+     {"run", "--generations", "0x10", "--max-evaluations", "200", "--out", "{tmp}/o"},
+     kUsage,
      "0x10"},
     {"check_tolerance_nan", {"check", "{tmp}", "--tolerance", "nan"}, kUsage, "finite"},
     {"check_min_confidence_nan", {"check", "{tmp}", "--min-confidence", "nan"}, kUsage, "finite"},
@@ -219,18 +234,28 @@ TEST_P(ConvertedHostileModel, RefusedWithOneClearLine) {
 
 const HostileCase kHostileModels[] = {
     // Before: exit 0, every elite at confidence -1 (NaN never beats an empty cell).
-    {"nan_outputs", {"run", "--model", "{test_models}/nan_outputs.pt", "--generations", "2", "--out", "{tmp}/o"},
-     kModel, "NaN", true},
+    {"nan_outputs",
+     {"run", "--model", "{test_models}/nan_outputs.pt", "--generations", "2", "--out", "{tmp}/o"},
+     kModel,
+     "NaN",
+     true},
     // Before: exit 70, "LibTorch: INDICES element is out of DATA bounds".
     {"wrong_shape_at_another_batch_size",
-     {"run", "--model", "{test_models}/batch_shape.pt", "--generations", "2", "--out", "{tmp}/o"}, kModel, "[200, 5]", true},
+     {"run", "--model", "{test_models}/batch_shape.pt", "--generations", "2", "--out", "{tmp}/o"},
+     kModel,
+     "[200, 5]",
+     true},
     // Before: exit 0 with confidences up to 3.3.
     {"probabilities_above_one",
-     {"run", "--model", "{test_models}/bad_probabilities.pt", "--generations", "2", "--out", "{tmp}/o"}, kModel,
-     "[0,1]", true},
+     {"run", "--model", "{test_models}/bad_probabilities.pt", "--generations", "2", "--out", "{tmp}/o"},
+     kModel,
+     "[0,1]",
+     true},
     // Before: exit 70, "LibTorch: min(): Expected reduction dim".
-    {"zero_outputs", {"run", "--model", "{test_models}/zero_outputs.pt", "--generations", "2", "--out", "{tmp}/o"},
-     kModel, "no class scores"},
+    {"zero_outputs",
+     {"run", "--model", "{test_models}/zero_outputs.pt", "--generations", "2", "--out", "{tmp}/o"},
+     kModel,
+     "no class scores"},
     // Before: 26 s and 1.7 GB unpacking it, then std::bad_alloc under a 2.5 GB limit.
     {"fool_json_unpacks_to_1_5_gb", {"info", "--model", "{test_models}/json_bomb.pt"}, kModel, "1048576"},
 };
@@ -303,7 +328,9 @@ TEST(CliHostileOutput, FullStandardOutputIsAnError) {
   make_run(tmp / "run");
   const std::string image = tmp / ("run/elites/" + files_in(tmp / "run/elites", ".png").front());
   for (const std::vector<std::string>& args :
-       {std::vector<std::string>{"classify", image}, {"info"}, {"check", tmp / "run", "--min-confidence", "0"},
+       {std::vector<std::string>{"classify", image},
+        {"info"},
+        {"check", tmp / "run", "--min-confidence", "0"},
         {"run", "--generations", "1", "--population", "20", "--out", tmp / "full_run"}}) {
     const auto r = run_bounded(args, "/dev/full");
     expect_one_clear_error(r, kIo, "standard output", /*after_progress=*/true);

@@ -27,8 +27,8 @@ std::map<std::string, nlohmann::json> classify_photos(const std::string& model) 
   return out;
 }
 
-#define REQUIRE_MODEL(var, file)                                  \
-  const std::string var = converted_model(file);                  \
+#define REQUIRE_MODEL(var, file)                 \
+  const std::string var = converted_model(file); \
   if (var.empty()) GTEST_SKIP() << missing_model_reason(file)
 
 TEST(ConvertedImagenet, MobileNetV2MatchesTheReference) {
@@ -45,7 +45,8 @@ TEST(ConvertedImagenet, MobileNetV2MatchesTheReference) {
   EXPECT_EQ(top["eagle"][1]["index"], 22);
   EXPECT_NEAR(top["eagle"][0]["probability"].get<double>(), 0.695, 0.02);
   // The other photos' reference top-1 (CONVERTING.md §2): zebra, ram, seashore, llama, chest.
-  const std::map<std::string, int> top1 = {{"giraffe", 340}, {"horses", 348}, {"kite", 978}, {"person", 355}, {"scream", 492}};
+  const std::map<std::string, int> top1 = {
+      {"giraffe", 340}, {"horses", 348}, {"kite", 978}, {"person", 355}, {"scream", 492}};
   for (const auto& [photo, index] : top1) EXPECT_EQ(top[photo][0]["index"], index) << photo;
 }
 
@@ -79,8 +80,8 @@ TEST(ConvertedImagenet, MobileNetV1PairMatchesTheReferenceTop1) {
   REQUIRE_MODEL(model, "mobilenet_v1_1.0_224.pt");
   auto top = classify_photos(model);
   // borzoi, bald eagle, zebra, ox, sandbar, llama, chest.
-  const std::map<std::string, int> top1 = {{"dog", 169},   {"eagle", 22},  {"giraffe", 340}, {"horses", 345},
-                                           {"kite", 977},  {"person", 355}, {"scream", 492}};
+  const std::map<std::string, int> top1 = {{"dog", 169},  {"eagle", 22},   {"giraffe", 340}, {"horses", 345},
+                                           {"kite", 977}, {"person", 355}, {"scream", 492}};
   for (const auto& [photo, index] : top1) EXPECT_EQ(top[photo][0]["index"], index) << photo;
   EXPECT_NEAR(top["eagle"][0]["probability"].get<double>(), 0.719, 0.02);
   EXPECT_NEAR(top["giraffe"][0]["probability"].get<double>(), 0.772, 0.02);

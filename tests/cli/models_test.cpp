@@ -48,7 +48,8 @@ TEST(ConvertedProbabilitiesModel, IsFooledLikeItsLogitsTwin) {
   const std::string probabilities = converted_model("test/probabilities.pt");
   if (logits.empty() || probabilities.empty()) GTEST_SKIP() << missing_model_reason("test/*.pt");
   TempDir tmp;
-  for (const auto& [model, out] : {std::pair{logits, tmp / "logits"}, std::pair{probabilities, tmp / "probabilities"}}) {
+  for (const auto& [model, out] :
+       {std::pair{logits, tmp / "logits"}, std::pair{probabilities, tmp / "probabilities"}}) {
     const auto r = run_fool({"run", "--model", model, "--generations", "60", "--seed", "5", "--out", out});
     ASSERT_EQ(r.exit_code, 0) << r.describe();
   }

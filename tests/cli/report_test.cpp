@@ -179,8 +179,8 @@ TEST_F(ReportCommands, EvaluateOnTheRunsOwnModelReproducesItsConfidences) {
   // models/lenet_mnist.pt is the file bundled in the binary: the elites' PNGs are the images that
   // were scored, so it must give back archive.csv's confidences.
   TempDir tmp;
-  const auto r = run_fool({"evaluate", "--model", source_dir() + "/models/lenet_mnist.pt", run_, "--out",
-                           tmp / "transfer.csv"});
+  const auto r =
+      run_fool({"evaluate", "--model", source_dir() + "/models/lenet_mnist.pt", run_, "--out", tmp / "transfer.csv"});
   ASSERT_EQ(r.exit_code, 0) << r.describe();
   const auto rows = check_transfer_csv(tmp / "transfer.csv", 1);
   for (const auto& row : rows) {
@@ -208,8 +208,8 @@ TEST_F(ReportCommands, EvaluateConvertedLeNetGivesTheTransferMatrix) {
 TEST_F(ReportCommands, EvaluatePlainImagesPrintsTheTop1OfEachModel) {
   const auto images = files_in(run_ + "/elites", ".png");
   ASSERT_EQ(images.size(), 10u);
-  const auto r = run_fool({"evaluate", "--model", source_dir() + "/models/lenet_mnist.pt", run_ + "/elites/" + images[0],
-                           run_ + "/elites/" + images[1]});
+  const auto r = run_fool({"evaluate", "--model", source_dir() + "/models/lenet_mnist.pt",
+                           run_ + "/elites/" + images[0], run_ + "/elites/" + images[1]});
   ASSERT_EQ(r.exit_code, 0) << r.describe();
   EXPECT_EQ(lines_of(r.out).size(), 4u) << "a line per image and one per model under it\n" << r.describe();
 }
@@ -239,8 +239,11 @@ TEST_F(ReportCommands, ReportWritesContactSheetPlotAndMarkdown) {
   char median[32];
   std::snprintf(median, sizeof median, "%.6f", summary.at("median_confidence").get<double>());
   const std::vector<std::string> expected_lines = {"| median confidence | " + std::string(median) + " |",
-                                                   "| seed | 1 |", "| evaluations | 6,000 |", "| encoding | direct |",
-                                                   "Classes below 0.99", "classes >= 0.9999"};
+                                                   "| seed | 1 |",
+                                                   "| evaluations | 6,000 |",
+                                                   "| encoding | direct |",
+                                                   "Classes below 0.99",
+                                                   "classes >= 0.9999"};
   for (const auto& expected : expected_lines) {
     EXPECT_NE(md.find(expected), std::string::npos) << expected << "\n" << md;
   }

@@ -41,8 +41,8 @@ void expect_same_elites(const std::string& a, const std::string& b) {
   }
 }
 
-const std::vector<std::string> kRun = {"run", "--seed", "3", "--checkpoint-every", "5", "--threads", "2",
-                                       "--dump-every", "0"};
+const std::vector<std::string> kRun = {"run", "--seed",       "3", "--checkpoint-every", "5", "--threads",
+                                       "2",   "--dump-every", "0"};
 
 std::vector<std::string> with(std::vector<std::string> args, const std::vector<std::string>& more) {
   args.insert(args.end(), more.begin(), more.end());
@@ -75,9 +75,13 @@ TEST(Resume, SigkillAtRandomMomentsThenResumeGivesTheSameResult) {
     // Kill once generation 5 + 17·trial is logged: between checkpoints, mid-generation.
     const std::string rows = std::to_string(6 + 17 * trial);
     const std::string progress = shell_quote(out + "/progress.csv");
-    const std::string command = std::string(FOOL_BINARY) + " run --generations 60 --seed 3 --checkpoint-every 5 "
-                                "--threads 2 --dump-every 0 --out " + shell_quote(out) + " >/dev/null 2>&1 & "
-                                "pid=$!; until [ \"$(wc -l < " + progress + " 2>/dev/null || echo 0)\" -gt " + rows +
+    const std::string command = std::string(FOOL_BINARY) +
+                                " run --generations 60 --seed 3 --checkpoint-every 5 "
+                                "--threads 2 --dump-every 0 --out " +
+                                shell_quote(out) +
+                                " >/dev/null 2>&1 & "
+                                "pid=$!; until [ \"$(wc -l < " +
+                                progress + " 2>/dev/null || echo 0)\" -gt " + rows +
                                 " ]; do sleep 0.01; done; kill -9 $pid; wait $pid";
     std::system(command.c_str());
     const auto resumed = run_fool({"resume", out});
@@ -178,15 +182,16 @@ TEST(FullDisk, CleanErrorAndTheLastCheckpointIntact) {
   const std::string intact = bytes_of(out + "/checkpoint.fool");
   const std::string disk = tmp / "disk", copy = disk + "/run", fool = shell_quote(FOOL_BINARY);
   fs::create_directory(disk);
-  const std::string script =
-      "mount -t tmpfs -o size=1m tmpfs " + shell_quote(disk) + " || exit 0; cp -a " + shell_quote(out) + " " +
-      shell_quote(copy) + " || exit 0; dd if=/dev/zero of=" + shell_quote(disk + "/fill") + " bs=4k 2>/dev/null; " +
-      fool + " resume " + shell_quote(copy) + " --generations 20 >" + shell_quote(tmp / "out") + " 2>" +
-      shell_quote(tmp / "err") + "; echo $? >" + shell_quote(tmp / "rc") + "; cp " + shell_quote(copy + "/checkpoint.fool") +
-      " " + shell_quote(tmp / "checkpoint.after") + "; find " + shell_quote(copy) + " -name '*.tmp' >" +
-      shell_quote(tmp / "leftovers") + "; rm -f " + shell_quote(disk + "/fill") + "; " + fool + " resume " +
-      shell_quote(copy) + " --generations 20 >/dev/null 2>&1; echo $? >" + shell_quote(tmp / "rc2") + "; cp " +
-      shell_quote(copy + "/checkpoint.fool") + " " + shell_quote(tmp / "checkpoint.freed");
+  const std::string script = "mount -t tmpfs -o size=1m tmpfs " + shell_quote(disk) + " || exit 0; cp -a " +
+                             shell_quote(out) + " " + shell_quote(copy) +
+                             " || exit 0; dd if=/dev/zero of=" + shell_quote(disk + "/fill") + " bs=4k 2>/dev/null; " +
+                             fool + " resume " + shell_quote(copy) + " --generations 20 >" + shell_quote(tmp / "out") +
+                             " 2>" + shell_quote(tmp / "err") + "; echo $? >" + shell_quote(tmp / "rc") + "; cp " +
+                             shell_quote(copy + "/checkpoint.fool") + " " + shell_quote(tmp / "checkpoint.after") +
+                             "; find " + shell_quote(copy) + " -name '*.tmp' >" + shell_quote(tmp / "leftovers") +
+                             "; rm -f " + shell_quote(disk + "/fill") + "; " + fool + " resume " + shell_quote(copy) +
+                             " --generations 20 >/dev/null 2>&1; echo $? >" + shell_quote(tmp / "rc2") + "; cp " +
+                             shell_quote(copy + "/checkpoint.fool") + " " + shell_quote(tmp / "checkpoint.freed");
   std::system(("unshare -m sh -c " + shell_quote(script) + " 2>/dev/null").c_str());
   if (!fs::exists(tmp / "rc")) GTEST_SKIP() << "no private tmpfs here (unshare -m and mount need CAP_SYS_ADMIN)";
   const std::string err = read_text(tmp / "err");

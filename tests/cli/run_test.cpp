@@ -15,10 +15,21 @@ namespace fool::test {
 namespace {
 namespace fs = std::filesystem;
 
-const std::vector<std::string> kSummaryFields = {
-    "classes",         "device",          "encoding", "evaluations",       "evaluations_per_second", "forward_equivalents",
-    "fraction_at_least", "generations",   "median_confidence", "min_confidence", "model",
-    "model_sha256",    "search",          "seconds",         "seed"};
+const std::vector<std::string> kSummaryFields = {"classes",
+                                                 "device",
+                                                 "encoding",
+                                                 "evaluations",
+                                                 "evaluations_per_second",
+                                                 "forward_equivalents",
+                                                 "fraction_at_least",
+                                                 "generations",
+                                                 "median_confidence",
+                                                 "min_confidence",
+                                                 "model",
+                                                 "model_sha256",
+                                                 "search",
+                                                 "seconds",
+                                                 "seed"};
 
 /// Median as torch.quantile(…, 0.5) takes it: the mean of the two middle values for an even count.
 double median(std::vector<double> v) {
@@ -37,8 +48,8 @@ std::vector<std::string> sorted_keys(const nlohmann::json& j) {
 TEST(FoolRun, WritesEveryOutputOfTheRunDirectory) {
   TempDir tmp;
   const std::string out = tmp / "run";
-  const auto r = run_fool({"run", "--generations", "12", "--population", "60", "--seed", "3", "--dump-every", "5",
-                           "--out", out});
+  const auto r =
+      run_fool({"run", "--generations", "12", "--population", "60", "--seed", "3", "--dump-every", "5", "--out", out});
   ASSERT_EQ(r.exit_code, 0) << r.describe();
   EXPECT_TRUE(leftovers(out).empty()) << "half-written files left: " << leftovers(out).front();
 
@@ -63,7 +74,7 @@ TEST(FoolRun, WritesEveryOutputOfTheRunDirectory) {
   const auto progress = read_csv(out + "/progress.csv");
   ASSERT_EQ(progress.size(), 13u) << "header + 12 generations";
   EXPECT_EQ(progress[0], (std::vector<std::string>{"generation", "evaluations", "seconds", "min", "median", "mean",
-                                                    "max", "filled", "replacements", "forward_equivalents"}));
+                                                   "max", "filled", "replacements", "forward_equivalents"}));
   double previous_min = -1, previous_max = -1;
   for (std::size_t row = 1; row < progress.size(); ++row) {
     const auto& f = progress[row];
@@ -120,7 +131,8 @@ TEST(FoolRun, WritesEveryOutputOfTheRunDirectory) {
     EXPECT_LE(c.at("confidence").get<double>(), 1.0);
     confidence.push_back(c.at("confidence"));
   }
-  EXPECT_NEAR(summary.at("min_confidence").get<double>(), *std::min_element(confidence.begin(), confidence.end()), 1e-7);
+  EXPECT_NEAR(summary.at("min_confidence").get<double>(), *std::min_element(confidence.begin(), confidence.end()),
+              1e-7);
   EXPECT_NEAR(summary.at("median_confidence").get<double>(), median(confidence), 1e-6);
   EXPECT_NEAR(summary.at("min_confidence").get<double>(), std::stod(progress.back()[3]), 1e-7);
   EXPECT_NEAR(summary.at("median_confidence").get<double>(), std::stod(progress.back()[4]), 1e-7);
@@ -128,7 +140,8 @@ TEST(FoolRun, WritesEveryOutputOfTheRunDirectory) {
   EXPECT_EQ(sorted_keys(fractions), (std::vector<std::string>{"0.99", "0.999", "0.9999"}));
   for (const auto& [key, value] : fractions.items()) {
     const double threshold = std::stod(key);
-    const double expected = std::count_if(confidence.begin(), confidence.end(), [&](double c) { return c >= threshold; }) / 10.0;
+    const double expected =
+        std::count_if(confidence.begin(), confidence.end(), [&](double c) { return c >= threshold; }) / 10.0;
     EXPECT_NEAR(value.get<double>(), expected, 1e-12) << key;
   }
 
@@ -226,8 +239,8 @@ TEST(FoolRun, TargetConfidenceStopsEarly) {
 TEST(FoolRun, MaxEvaluationsIsNeverExceeded) {
   TempDir tmp;
   const std::string out = tmp / "run";
-  const auto r = run_fool({"run", "--generations", "1000", "--population", "50", "--max-evaluations", "420",
-                           "--out", out});
+  const auto r =
+      run_fool({"run", "--generations", "1000", "--population", "50", "--max-evaluations", "420", "--out", out});
   ASSERT_EQ(r.exit_code, 0) << r.describe();
   const auto summary = read_json(out + "/summary.json");
   // 8 generations of 50 = 400 <= 420 < 450.

@@ -37,7 +37,8 @@ CommandResult run_fool(const std::vector<std::string>& args) {
 std::string CommandResult::describe() const {
   std::ostringstream s;
   s << "$ " << command << "\nexit code " << exit_code << "\n--- stdout ---\n"
-    << out.substr(0, 4000) << "\n--- stderr ---\n" << err.substr(0, 4000);
+    << out.substr(0, 4000) << "\n--- stderr ---\n"
+    << err.substr(0, 4000);
   return s.str();
 }
 

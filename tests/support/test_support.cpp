@@ -123,7 +123,8 @@ Digits read_mnist(const std::string& images_path, const std::string& labels_path
 }
 
 Digits read_mnist_part(const std::string& part) {
-  return read_mnist(mnist_dir() + "/" + part + "-images-idx3-ubyte.gz", mnist_dir() + "/" + part + "-labels-idx1-ubyte.gz");
+  return read_mnist(mnist_dir() + "/" + part + "-images-idx3-ubyte.gz",
+                    mnist_dir() + "/" + part + "-labels-idx1-ubyte.gz");
 }
 
 Digits read_mnist_all() {

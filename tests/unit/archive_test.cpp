@@ -1,7 +1,8 @@
 // MAP-Elites insertion with one cell per class (PAPER.md §1.2).
+#include "fool/search/archive.h"
+
 #include <gtest/gtest.h>
 
-#include "fool/search/archive.h"
 #include "fool/search/random.h"
 
 namespace fool {
@@ -36,9 +37,9 @@ TEST(Archive, EmptyCellsTakeAnyChild) {
 }
 
 TEST(Archive, EachCellTakesItsBestChild) {
-  Archive archive(at::tensor({1, 3}, at::kLong));  // cells watch classes 1 and 3
-  const auto probabilities = at::tensor({0.1f, 0.2f, 0.3f, 0.4f,    // child 0
-                                         0.0f, 0.7f, 0.1f, 0.2f,    // child 1: best for class 1
+  Archive archive(at::tensor({1, 3}, at::kLong));                  // cells watch classes 1 and 3
+  const auto probabilities = at::tensor({0.1f, 0.2f, 0.3f, 0.4f,   // child 0
+                                         0.0f, 0.7f, 0.1f, 0.2f,   // child 1: best for class 1
                                          0.1f, 0.1f, 0.1f, 0.7f})  // child 2: best for class 3
                                  .view({3, 4});
   EXPECT_EQ(archive.insert(numbered_children(3), probabilities, 0), 2);

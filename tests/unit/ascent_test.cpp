@@ -1,12 +1,13 @@
 // The paper's gradient ascent (PAPER.md §2.2) on the bundled LeNet: every digit to >= 0.9999
 // within 100 steps from both starts, deterministic under a seed, counted honestly, and the
 // original's blur (scipy.ndimage.gaussian_filter) reproduced.
+#include "fool/search/ascent.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "fool/encoding/encoding.h"
-#include "fool/search/ascent.h"
 #include "fool/search/random.h"
 #include "fool/util/error.h"
 
@@ -45,8 +46,8 @@ AscentRun ascend(AscentStart start, int64_t steps, uint64_t seed = 1, SearchOpti
   r.encoding = make_encoding("direct", encoding_options);
   r.scorer = std::make_unique<Scorer>(bundled(), ScoringOptions{});
   options.ascent_start = start;
-  SearchContext context{r.scorer.get(), r.encoding.get(), at::arange(10, at::kLong), 200, 0,
-                        make_generator(kCpu, seed), options};
+  SearchContext context{r.scorer.get(), r.encoding.get(), at::arange(10, at::kLong), 200, 0, make_generator(kCpu, seed),
+                        options};
   r.search = std::make_unique<Ascent>(context);
   for (int64_t g = 0; g <= steps; ++g) r.steps.push_back(r.search->step(g));
   return r;
@@ -72,7 +73,9 @@ TEST_P(AscentFrom, EveryDigitReaches9999Within100Steps) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Starts, AscentFrom, ::testing::Values(AscentStart::kMeanPlus, AscentStart::kUniform),
-                         [](const auto& info) { return info.param == AscentStart::kMeanPlus ? "mean_plus" : "uniform"; });
+                         [](const auto& info) {
+                           return info.param == AscentStart::kMeanPlus ? "mean_plus" : "uniform";
+                         });
 
 TEST(Ascent, OneSeedGivesOneRunAndEveryStepIsCounted) {
   const auto a = ascend(AscentStart::kMeanPlus, 12, 3);
@@ -125,7 +128,8 @@ TEST(GaussianBlur, MatchesScipysFilterWithReflectBorders) {
   std::vector<double> w;
   double total = 0;
   for (int64_t i = -radius; i <= radius; ++i) total += std::exp(-0.5 * static_cast<double>(i * i) / (sigma * sigma));
-  for (int64_t i = -radius; i <= radius; ++i) w.push_back(std::exp(-0.5 * static_cast<double>(i * i) / (sigma * sigma)) / total);
+  for (int64_t i = -radius; i <= radius; ++i)
+    w.push_back(std::exp(-0.5 * static_cast<double>(i * i) / (sigma * sigma)) / total);
   const int64_t h = 5, width = 6;
   auto x = at::arange(h * width, at::kDouble).pow(1.5).div(10).view({1, 1, h, width});
   const auto reflect = [](int64_t i, int64_t n) {

@@ -1,7 +1,8 @@
 // --classes parsing: ranges, lists, out of range, garbage.
+#include "fool/model/classes.h"
+
 #include <gtest/gtest.h>
 
-#include "fool/model/classes.h"
 #include "fool/util/error.h"
 
 namespace fool {
@@ -22,9 +23,7 @@ TEST(ParseClasses, RangesAndLists) {
   EXPECT_EQ(parse_classes("3-3", 10), (Classes{3}));
 }
 
-TEST(ParseClasses, SortsAndRemovesDuplicates) {
-  EXPECT_EQ(parse_classes("9,1,3-5,4,1", 10), (Classes{1, 3, 4, 5, 9}));
-}
+TEST(ParseClasses, SortsAndRemovesDuplicates) { EXPECT_EQ(parse_classes("9,1,3-5,4,1", 10), (Classes{1, 3, 4, 5, 9})); }
 
 void expect_usage_error(const std::string& spec, int64_t num_classes, const std::string& mentions) {
   try {

@@ -1,12 +1,13 @@
 // CPPN encoding (PAPER.md §1.4): the batched renderer against a plain scalar evaluation, DAG
 // validity under many mutations, and the genome file round trip.
+#include "fool/encoding/cppn.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <functional>
 #include <vector>
 
-#include "fool/encoding/cppn.h"
 #include "fool/search/random.h"
 #include "fool/util/error.h"
 
@@ -67,11 +68,21 @@ double scalar_output(const GenomeBatch& g, int64_t n, int64_t output, const std:
     }
     double out = 0;
     switch (set[static_cast<std::size_t>(activation[i].item<int64_t>())]) {
-      case Activation::kSine: out = std::sin(sum); break;
-      case Activation::kSigmoid: out = 2.0 / (1.0 + std::exp(-sum)) - 1.0; break;
-      case Activation::kGaussian: out = std::exp(-sum * sum); break;
-      case Activation::kLinear: out = std::min(3.0, std::max(-3.0, static_cast<double>(sum))) / 3.0; break;
-      case Activation::kTanh: out = std::tanh(5.0 * sum); break;
+      case Activation::kSine:
+        out = std::sin(sum);
+        break;
+      case Activation::kSigmoid:
+        out = 2.0 / (1.0 + std::exp(-sum)) - 1.0;
+        break;
+      case Activation::kGaussian:
+        out = std::exp(-sum * sum);
+        break;
+      case Activation::kLinear:
+        out = std::min(3.0, std::max(-3.0, static_cast<double>(sum))) / 3.0;
+        break;
+      case Activation::kTanh:
+        out = std::tanh(5.0 * sum);
+        break;
     }
     memo[static_cast<std::size_t>(i)] = out;
     return out;
@@ -115,12 +126,12 @@ TEST(Cppn, InputPlanesFollowThePaper) {
   const auto planes = cppn.input_planes(5, 5, kCpu);
   EXPECT_NEAR(planes[0][0][0].item<double>(), -1.0, 1e-7);  // x normalised to [−1, 1]
   EXPECT_NEAR(planes[0][0][4].item<double>(), 1.0, 1e-7);
-  EXPECT_NEAR(planes[1][4][0].item<double>(), 1.0, 1e-7);   // y grows downwards
-  EXPECT_NEAR(planes[2][2][2].item<double>(), 0.0, 1e-7);   // d: distance from the centre
+  EXPECT_NEAR(planes[1][4][0].item<double>(), 1.0, 1e-7);  // y grows downwards
+  EXPECT_NEAR(planes[2][2][2].item<double>(), 0.0, 1e-7);  // d: distance from the centre
   EXPECT_NEAR(planes[2][0][0].item<double>(), std::sqrt(2.0), 1e-6);
-  EXPECT_NEAR(planes[3].min().item<double>(), 1.0, 0.0);    // bias
+  EXPECT_NEAR(planes[3].min().item<double>(), 1.0, 0.0);  // bias
   const auto raw = make_cppn({1, 28, 28}, "pixels").input_planes(28, 28, kCpu);
-  EXPECT_NEAR(raw[0][0][27].item<double>(), 27.0, 1e-5);     // the original's raw pixel index
+  EXPECT_NEAR(raw[0][0][27].item<double>(), 27.0, 1e-5);  // the original's raw pixel index
   // At 4x the resolution the pixel coordinates still span the model's grid.
   const auto raw_large = make_cppn({1, 28, 28}, "pixels").input_planes(112, 112, kCpu);
   EXPECT_NEAR(raw_large[0][0][111].item<double>(), 27.0, 1e-4);
@@ -128,7 +139,8 @@ TEST(Cppn, InputPlanesFollowThePaper) {
 
 /// Every structural invariant of a CPPN batch; returns the first violation or "".
 std::string invalid(const GenomeBatch& g, int64_t outputs, int64_t activation_count) {
-  const auto active = g["active"], activation = g["activation"], rank = g["rank"], edge = g["edge"], weight = g["weight"];
+  const auto active = g["active"], activation = g["activation"], rank = g["rank"], edge = g["edge"],
+             weight = g["weight"];
   const int64_t n = active.size(0), m = active.size(1);
   const int64_t fixed = kCppnInputs + outputs;
   if (!active.slice(1, 0, fixed).all().item<bool>()) return "an input or output node is missing";
@@ -149,8 +161,8 @@ std::string invalid(const GenomeBatch& g, int64_t outputs, int64_t activation_co
   }
   auto hidden = active.slice(1, fixed);
   auto hidden_rank = rank.slice(1, fixed);
-  if (hidden.any().item<bool>() &&
-      (hidden_rank.masked_select(hidden).le(0).any().item<bool>() || hidden_rank.masked_select(hidden).ge(1).any().item<bool>())) {
+  if (hidden.any().item<bool>() && (hidden_rank.masked_select(hidden).le(0).any().item<bool>() ||
+                                    hidden_rank.masked_select(hidden).ge(1).any().item<bool>())) {
     return "a hidden rank outside (0,1)";
   }
   // Independent acyclicity check: Kahn's algorithm on every genome.
@@ -213,7 +225,8 @@ TEST(Cppn, MutationRatesMatchTheOriginal) {
   // Weights: 4 initial connections each mutated with probability 0.1.
   const auto p = parents["weight"].slice(1, 0, 5).slice(2, 0, 5);
   const auto c = children["weight"].slice(1, 0, 5).slice(2, 0, 5);
-  const auto both = parents["edge"].slice(1, 0, 5).slice(2, 0, 5).logical_and(children["edge"].slice(1, 0, 5).slice(2, 0, 5));
+  const auto both =
+      parents["edge"].slice(1, 0, 5).slice(2, 0, 5).logical_and(children["edge"].slice(1, 0, 5).slice(2, 0, 5));
   const auto changed = (p != c).logical_and(both).sum().item<double>() / both.sum().item<double>();
   EXPECT_GT(changed, 0.06);
   EXPECT_LT(changed, 0.14);
@@ -232,15 +245,16 @@ TEST(Cppn, RenderIsIdenticalAloneOrInABatch) {
     }
     // And the raw outputs, before 8-bit quantisation.
     const auto raw = cppn.render_outputs(genomes, shape.height, shape.width);
-    const auto first = cppn.render_outputs(trim_cppn(genomes.index_select(at::tensor({0}, at::kLong))), shape.height,
-                                           shape.width);
+    const auto first =
+        cppn.render_outputs(trim_cppn(genomes.index_select(at::tensor({0}, at::kLong))), shape.height, shape.width);
     EXPECT_TRUE(at::equal(first[0], raw[0]));
   }
 }
 
 TEST(Cppn, ColourConversionsMatchKnownColours) {
   // (h, l, s) → RGB for the primaries and gray (hue as a fraction of 360 degrees).
-  auto hls = at::tensor({0.0, 0.5, 1.0, 1.0 / 3, 0.5, 1.0, 2.0 / 3, 0.5, 1.0, 0.25, 0.3, 0.0}, at::kDouble).view({4, 3, 1, 1});
+  auto hls =
+      at::tensor({0.0, 0.5, 1.0, 1.0 / 3, 0.5, 1.0, 2.0 / 3, 0.5, 1.0, 0.25, 0.3, 0.0}, at::kDouble).view({4, 3, 1, 1});
   auto rgb = hls_to_rgb(hls).view({4, 3});
   const double expected[4][3] = {{1, 0, 0}, {0, 1, 0}, {0, 0, 1}, {0.3, 0.3, 0.3}};
   for (int i = 0; i < 4; ++i) {

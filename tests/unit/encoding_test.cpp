@@ -1,12 +1,13 @@
 // Invariants every registered encoding must keep. The suite is instantiated over
 // encoding_names(), so a newly registered encoding is tested here without a new line of test.
+#include "fool/encoding/encoding.h"
+
 #include <gtest/gtest.h>
 
 #include <ostream>
 #include <string>
 #include <tuple>
 
-#include "fool/encoding/encoding.h"
 #include "fool/search/random.h"
 #include "fool/util/error.h"
 

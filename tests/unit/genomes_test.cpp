@@ -1,8 +1,9 @@
 // GenomeBatch: named tensors sharing a batch dimension; zero-padding makes batches of different
 // capacity compatible (the rule variable-size encodings follow: zero means absent).
+#include "fool/encoding/genomes.h"
+
 #include <gtest/gtest.h>
 
-#include "fool/encoding/genomes.h"
 #include "fool/util/error.h"
 
 namespace fool {

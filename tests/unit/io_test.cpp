@@ -7,8 +7,8 @@
 #include "fool/encoding/cppn.h"
 #include "fool/io/files.h"
 #include "fool/io/genome_json.h"
-#include "fool/io/progress_csv.h"
 #include "fool/io/json.h"
+#include "fool/io/progress_csv.h"
 #include "fool/io/run_directory.h"
 #include "fool/search/random.h"
 #include "fool/util/error.h"
@@ -51,8 +51,8 @@ TEST(Settings, EveryCommandLineNameIsAKey) {
 
 TEST(Settings, UnknownKeysAndWrongTypesAreUsageErrors) {
   RunConfig c;
-  for (const auto& bad : {nlohmann::json{{"generationz", 5}}, nlohmann::json{{"generations", "many"}},
-                          nlohmann::json::array({1, 2})}) {
+  for (const auto& bad :
+       {nlohmann::json{{"generationz", 5}}, nlohmann::json{{"generations", "many"}}, nlohmann::json::array({1, 2})}) {
     try {
       settings_from_json(bad, c, "bad.json");
       ADD_FAILURE() << "accepted " << bad.dump();
@@ -78,7 +78,8 @@ TEST(Summary, HasExactlyTheDocumentedFields) {
   table.confidence = {0.5, 0.9};
   table.generation = {0, 3};
   const nlohmann::json identity = {
-      {"model", "m.pt"}, {"model_sha256", "00"}, {"search", "map-elites"}, {"encoding", "direct"}, {"seed", 4}, {"device", "cpu"}};
+      {"model", "m.pt"}, {"model_sha256", "00"}, {"search", "map-elites"}, {"encoding", "direct"},
+      {"seed", 4},       {"device", "cpu"}};
   ProgressRecord last;
   last.generation = 3;
   last.evaluations = 800;
@@ -87,9 +88,10 @@ TEST(Summary, HasExactlyTheDocumentedFields) {
   std::vector<std::string> keys;
   for (const auto& item : s.items()) keys.push_back(item.key());
   std::sort(keys.begin(), keys.end());
-  EXPECT_EQ(keys, (std::vector<std::string>{"classes", "device", "encoding", "evaluations", "evaluations_per_second", "forward_equivalents",
-                                            "fraction_at_least", "generations", "median_confidence", "min_confidence",
-                                            "model", "model_sha256", "search", "seconds", "seed"}));
+  EXPECT_EQ(keys,
+            (std::vector<std::string>{"classes", "device", "encoding", "evaluations", "evaluations_per_second",
+                                      "forward_equivalents", "fraction_at_least", "generations", "median_confidence",
+                                      "min_confidence", "model", "model_sha256", "search", "seconds", "seed"}));
   EXPECT_EQ(s.at("generations"), 4) << "generations 0..3 were run";
   EXPECT_EQ(s.at("evaluations"), 800);
   EXPECT_DOUBLE_EQ(s.at("evaluations_per_second").get<double>(), 400.0);
@@ -198,9 +200,8 @@ TEST(GenomeFile, ColourSpaceAndCoordinatesAreCheckedOnce) {
   auto j = *genome_to_json(cppn, genomes, 0);
   EXPECT_EQ(j.at("color_space"), "hsv");
   EXPECT_EQ(genome_from_json(j, "good.json").encoding->options().color_space, ColorSpace::kHsv);
-  for (const auto& [key, value] : {std::pair<const char*, const char*>{"color_space", "HSV"},
-                                   {"color_space", "rgb"},
-                                   {"coordinates", "polar"}}) {
+  for (const auto& [key, value] :
+       {std::pair<const char*, const char*>{"color_space", "HSV"}, {"color_space", "rgb"}, {"coordinates", "polar"}}) {
     auto bad = j;
     bad[key] = value;
     try {

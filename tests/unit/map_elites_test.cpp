@@ -1,9 +1,10 @@
 // The search loop on the bundled LeNet: determinism under a seed and MAP-Elites' bookkeeping.
+#include "fool/search/map_elites.h"
+
 #include <gtest/gtest.h>
 
 #include "fool/encoding/encoding.h"
 #include "fool/run/progress.h"
-#include "fool/search/map_elites.h"
 #include "fool/search/random.h"
 
 namespace fool {
@@ -27,16 +28,16 @@ SearchResult search(const std::string& encoding_name, uint64_t seed, int64_t gen
   options.shape = bundled().info().input;
   const auto encoding = make_encoding(encoding_name, options);
   const Scorer scorer(bundled(), ScoringOptions{});
-  SearchContext context{&scorer, encoding.get(), at::arange(10, at::kLong), population, batch_size,
-                        make_generator(kCpu, seed)};
+  SearchContext context{&scorer,    encoding.get(), at::arange(10, at::kLong),
+                        population, batch_size,     make_generator(kCpu, seed)};
   MapElites me(context);
   SearchResult result;
   int64_t evaluations = 0;
   for (int64_t g = 0; g < generations; ++g) {
     const auto step = me.step(g);
     evaluations += step.evaluations;
-    result.stats.push_back(progress_record(me.archive(), g, evaluations, evaluations, 0.001 * static_cast<double>(g),
-                                           step.replacements));
+    result.stats.push_back(
+        progress_record(me.archive(), g, evaluations, evaluations, 0.001 * static_cast<double>(g), step.replacements));
   }
   result.confidence = me.archive().confidence().clone();
   result.generation = me.archive().generation().clone();

@@ -1,9 +1,10 @@
 // The model contract through fool's Model class: the bundled LeNet, the converted Caffe LeNets
 // (the paper's DNN A and DNN B), on real MNIST digits.
+#include "fool/model/model.h"
+
 #include <gtest/gtest.h>
 
 #include "fool/search/random.h"
-#include "fool/model/model.h"
 #include "fool/util/error.h"
 #include "fool/util/sha256.h"
 #include "support/test_support.h"
@@ -63,8 +64,8 @@ TEST(BundledModel, Bf16ForwardRunsUnderAutocastAndStaysClose) {
   const auto p16 = bf16.probabilities(images, 128);
   EXPECT_EQ(p16.scalar_type(), at::kFloat);
   const double worst = (p32 - p16).abs().max().item<double>();
-  EXPECT_GT(worst, 0.0);   // really computed in bf16
-  EXPECT_LT(worst, 0.1);   // bf16 keeps 8 bits of mantissa: close, not equal
+  EXPECT_GT(worst, 0.0);  // really computed in bf16
+  EXPECT_LT(worst, 0.1);  // bf16 keeps 8 bits of mantissa: close, not equal
   EXPECT_GE(p32.argmax(1).eq(p16.argmax(1)).to(at::kFloat).mean().item<double>(), 0.99);
   // The shared module keeps no trace of the bf16 forwards: fp32 again is the same, bit for bit.
   EXPECT_TRUE(at::equal(fp32.probabilities(images, 128), p32));

@@ -1,9 +1,10 @@
 // Polynomial mutation (Deb; sferes' simplified form, PAPER.md §1.3).
+#include "fool/encoding/mutation.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-#include "fool/encoding/mutation.h"
 #include "fool/search/random.h"
 
 namespace fool {

@@ -1,10 +1,11 @@
 // SHA-256 against the FIPS 180-4 example vectors.
+#include "fool/util/sha256.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "fool/util/error.h"
-#include "fool/util/sha256.h"
 #include "support/test_support.h"
 
 namespace fool {
@@ -17,8 +18,7 @@ TEST(Sha256, FipsVectors) {
   EXPECT_EQ(sha256_of(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   EXPECT_EQ(sha256_of("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
             "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
-  EXPECT_EQ(sha256_of(std::string(1000000, 'a')),
-            "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  EXPECT_EQ(sha256_of(std::string(1000000, 'a')), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 
 TEST(Sha256, IncrementalEqualsOneShot) {

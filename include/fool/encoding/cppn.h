@@ -32,11 +32,11 @@ constexpr double kCppnWeightRange = 10.0;
 
 /// The original code's constants (DnnFF::mutate), applied in this order per offspring.
 struct CppnMutationRates {
-  double activation = 0.1;       ///< per node: resample its activation
+  double activation = 0.1;  ///< per node: resample its activation
   double add_connection = 0.5;
   double delete_connection = 0.3;
-  double add_node = 0.5;         ///< split a connection; both halves inherit its weight
-  double delete_node = 0.2;      ///< a random hidden node and its edges
+  double add_node = 0.5;     ///< split a connection; both halves inherit its weight
+  double delete_node = 0.2;  ///< a random hidden node and its edges
 };
 
 class CppnEncoding : public Encoding {

@@ -52,15 +52,15 @@ struct EnumNames<Coordinates> {
 
 /// Settings every encoding may read; each encoding documents which ones it uses.
 struct EncodingOptions {
-  ImageShape shape;              ///< the image the model scores (channels decide gray or colour)
-  double mutation_rate = 0.1;    ///< per gene / per weight (PAPER.md §1.3, §1.4)
-  double mutation_eta = 15.0;    ///< polynomial mutation strength η_m
-  int64_t halve_every = 1000;    ///< direct: halve the rate every N generations (paper's text); 0: never
-  Crossover crossover = Crossover::kNone;  ///< direct: none, or the original's SBX (PAPER.md §1.3)
-  double crossover_rate = 0.5;   ///< SBX: probability that a pair of parents is crossed (else copied)
-  double crossover_eta = 10.0;   ///< SBX distribution index η_c
-  ColorSpace color_space = ColorSpace::kHls;          ///< CPPN colour outputs
-  Coordinates coordinates = Coordinates::kNormalized;  ///< CPPN x,y inputs
+  ImageShape shape;                           ///< the image the model scores (channels decide gray or colour)
+  double mutation_rate = 0.1;                 ///< per gene / per weight (PAPER.md §1.3, §1.4)
+  double mutation_eta = 15.0;                 ///< polynomial mutation strength η_m
+  int64_t halve_every = 1000;                 ///< direct: halve the rate every N generations (paper's text); 0: never
+  Crossover crossover = Crossover::kNone;     ///< direct: none, or the original's SBX (PAPER.md §1.3)
+  double crossover_rate = 0.5;                ///< SBX: probability that a pair of parents is crossed (else copied)
+  double crossover_eta = 10.0;                ///< SBX distribution index η_c
+  ColorSpace color_space = ColorSpace::kHls;  ///< CPPN colour outputs
+  Coordinates coordinates = Coordinates::kNormalized;        ///< CPPN x,y inputs
   std::string activations = "sine,sigmoid,gaussian,linear";  ///< CPPN activation set
 };
 

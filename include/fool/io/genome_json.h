@@ -1,9 +1,9 @@
 #pragma once
 // Genomes as JSON files, so an elite can be rendered again at any size (`fool render`).
-#include <memory>
-#include <nlohmann/json.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "fool/encoding/encoding.h"

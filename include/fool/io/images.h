@@ -2,10 +2,9 @@
 // Image files (OpenCV) <-> image tensors [C,H,W] float32 in [0,1], RGB channel order.
 #include <ATen/ATen.h>
 
-#include <opencv2/core.hpp>
-
 #include <cstddef>
 #include <cstdint>
+#include <opencv2/core.hpp>
 #include <string>
 
 #include "fool/model/model.h"

@@ -10,7 +10,7 @@ struct PlotSeries {
   std::string name;       ///< legend entry
   std::vector<double> x;  ///< same length as y
   std::vector<double> y;
-  int colour = -1;        ///< index into the palette (tab10 order: blue, orange, green, red, ...); -1: next
+  int colour = -1;  ///< index into the palette (tab10 order: blue, orange, green, red, ...); -1: next
 };
 
 struct LinePlot {

@@ -16,7 +16,6 @@
 #include <vector>
 
 #include "fool/io/files.h"
-
 #include "fool/run/progress.h"
 
 namespace fool {
@@ -30,7 +29,7 @@ struct EliteTable {
   /// First generation each elite was its class's argmax, and reached 0.99, 0.999, 0.9999 (−1: not
   /// yet); empty when unknown (a run read back).
   std::vector<std::array<int64_t, 4>> milestones;
-  at::Tensor images;  ///< [T,C,H,W] in [0,1] on the CPU
+  at::Tensor images;                    ///< [T,C,H,W] in [0,1] on the CPU
   std::vector<nlohmann::json> genomes;  ///< genome files written beside the PNGs (CPPN); may be empty
 };
 

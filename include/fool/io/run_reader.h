@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "fool/io/run_directory.h"
-#include "fool/run/progress.h"
 #include "fool/model/model.h"
+#include "fool/run/progress.h"
 
 namespace fool {
 
@@ -54,15 +54,15 @@ enum RunPart : unsigned {
 };
 
 struct RunData {
-  std::string path;            ///< the run directory
+  std::string path;  ///< the run directory
   RunSummary summary;
-  nlohmann::json config;       ///< config.json as written (null when not read)
-  ImageShape input;            ///< the model's input as config.json "model_info" records it (default 1,28,28);
-                               ///< informative only: elite images are read as stored
-  std::string model_name;      ///< config.json "model_info"."name", else the summary's model
-  std::vector<ClassResult> archive;        ///< archive.csv rows, in file order
-  std::vector<std::string> elite_images;   ///< elites/<class>_*.png for each archive row, same order
-  std::vector<ProgressRecord> progress;    ///< progress.csv rows, in file order
+  nlohmann::json config;             ///< config.json as written (null when not read)
+  ImageShape input;                  ///< the model's input as config.json "model_info" records it (default 1,28,28);
+                                     ///< informative only: elite images are read as stored
+  std::string model_name;            ///< config.json "model_info"."name", else the summary's model
+  std::vector<ClassResult> archive;  ///< archive.csv rows, in file order
+  std::vector<std::string> elite_images;  ///< elites/<class>_*.png for each archive row, same order
+  std::vector<ProgressRecord> progress;   ///< progress.csv rows, in file order
 };
 
 /// True when `path` is a directory holding summary.json or archive.csv.

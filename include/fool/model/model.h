@@ -32,8 +32,8 @@ struct ModelInfo {
   std::vector<std::string> labels;  ///< K entries
   bool outputs_probabilities = false;
   double central_crop = 1.0;  ///< preferred evaluation crop of natural photos (fool.json "preprocessing")
-  int64_t parameters = 0;  ///< elements of the module's parameters
-  int64_t buffers = 0;     ///< elements of its buffers: BatchNorm statistics, or weights a converter stored as buffers
+  int64_t parameters = 0;     ///< elements of the module's parameters
+  int64_t buffers = 0;  ///< elements of its buffers: BatchNorm statistics, or weights a converter stored as buffers
 };
 
 /// What the command line may override when a file lacks fool.json.
@@ -58,8 +58,8 @@ class Model {
   /// from the file's bytes and checked with one forward. Throws fool::Error (kUsage) when the
   /// device cannot run the precision, (kModel) when the forward fails so.
   Model with_forward(Precision precision, bool channels_last) const;
-  Model with_precision(Precision precision) const;      ///< with_forward(precision, channels_last())
-  Model with_channels_last(bool channels_last) const;   ///< with_forward(precision(), channels_last)
+  Model with_precision(Precision precision) const;     ///< with_forward(precision, channels_last())
+  Model with_channels_last(bool channels_last) const;  ///< with_forward(precision(), channels_last)
   Precision precision() const { return precision_; }
   bool channels_last() const { return channels_last_; }
 

@@ -11,9 +11,9 @@
 namespace fool {
 
 struct ModelSettings {
-  std::string file;         ///< TorchScript file; empty: the bundled LeNet
-  std::string input_shape;  ///< "C,H,W" for a model without fool.json
-  std::string labels;       ///< label file (one per line) for a model without fool.json
+  std::string file;                ///< TorchScript file; empty: the bundled LeNet
+  std::string input_shape;         ///< "C,H,W" for a model without fool.json
+  std::string labels;              ///< label file (one per line) for a model without fool.json
   std::string device = "auto";     ///< auto | cpu | cuda | cuda:N
   int threads = 0;                 ///< CPU threads for LibTorch; 0: every core
   std::string precision = "fp32";  ///< forward pass: fp32, bf16 or fp16 (autocast; fp16 on CUDA only)
@@ -32,7 +32,8 @@ void for_each_model_setting(ModelSettings& s, Visitor&& visit, bool with_file = 
   visit("device", s.device, "auto, cpu, cuda or cuda:N");
   visit("threads", s.threads, "CPU threads (0: every core)");
   visit("precision", s.precision, "forward pass arithmetic: fp32, bf16 or fp16 (autocast; fp16 on CUDA only)");
-  visit("channels-last", s.channels_last, "forward in channels-last (NHWC) memory order: faster convolutions on some hardware");
+  visit("channels-last", s.channels_last,
+        "forward in channels-last (NHWC) memory order: faster convolutions on some hardware");
 }
 
 /// Sets LibTorch's CPU threads (0: every core) and resolves the device. Throws fool::Error

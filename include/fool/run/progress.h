@@ -14,10 +14,10 @@ struct ProgressRecord {
   /// evaluations plus the search's own passes (gradients: a backward counts as two forwards), the
   /// currency in which methods compare at equal cost
   int64_t forward_equivalents = 0;
-  double seconds = 0;       ///< wall time of the run so far (resumed parts added up)
+  double seconds = 0;                             ///< wall time of the run so far (resumed parts added up)
   double min = 0, median = 0, mean = 0, max = 0;  ///< of the elites' confidences (−1: empty cell)
-  int64_t filled = 0;        ///< cells holding an elite
-  int64_t replacements = 0;  ///< cells replaced in this generation
+  int64_t filled = 0;                             ///< cells holding an elite
+  int64_t replacements = 0;                       ///< cells replaced in this generation
 };
 
 /// The record of `archive` as it stands (one small host copy: five numbers).

@@ -12,24 +12,24 @@
 namespace fool {
 
 struct RunConfig {
-  ModelSettings model;            ///< which model, on which device, at which precision
+  ModelSettings model;                ///< which model, on which device, at which precision
   std::string search = "map-elites";  ///< search method, from the registry (fool/search/search.h)
   std::string encoding = "direct";
-  int64_t generations = 1000;    ///< generations, the random initial one (generation 0) included
-  int64_t population = 0;        ///< offspring per generation and initial genomes; 0: the
-                                 ///< encoding's default (the paper's: 200, 400 for CPPN in colour)
-  std::string classes;           ///< e.g. "0-9" or "1,7,42"; empty: every class
+  int64_t generations = 1000;  ///< generations, the random initial one (generation 0) included
+  int64_t population = 0;      ///< offspring per generation and initial genomes; 0: the
+                               ///< encoding's default (the paper's: 200, 400 for CPPN in colour)
+  std::string classes;         ///< e.g. "0-9" or "1,7,42"; empty: every class
   uint64_t seed = 1;
-  std::string out;               ///< run directory; empty: runs/<date>-<encoding>-s<seed>
-  bool force = false;            ///< write into a non-empty --out
-  int64_t dump_every = 100;      ///< snapshot the elites every N generations; 0: only at the end
-  int64_t checkpoint_every = 25; ///< write checkpoint.fool every N generations (and at exit); 0: only at exit
-  double target_confidence = 0;  ///< stop once every target class reaches it; 0: off
-  int64_t max_evaluations = 0;   ///< stop before exceeding this many evaluations; 0: off
+  std::string out;                      ///< run directory; empty: runs/<date>-<encoding>-s<seed>
+  bool force = false;                   ///< write into a non-empty --out
+  int64_t dump_every = 100;             ///< snapshot the elites every N generations; 0: only at the end
+  int64_t checkpoint_every = 25;        ///< write checkpoint.fool every N generations (and at exit); 0: only at exit
+  double target_confidence = 0;         ///< stop once every target class reaches it; 0: off
+  int64_t max_evaluations = 0;          ///< stop before exceeding this many evaluations; 0: off
   int64_t max_forward_equivalents = 0;  ///< stop before exceeding this many forward equivalents; 0: off
-  int64_t batch_size = 1024;     ///< forward chunk size
-  int64_t crops = 1;             ///< 1, or 10: score corners + centre + mirrors, averaged (PAPER.md §3)
-  int64_t render_size = 0;       ///< render at this square size (0: the model's; with --crops 10: 256/227 of it)
+  int64_t batch_size = 1024;            ///< forward chunk size
+  int64_t crops = 1;                    ///< 1, or 10: score corners + centre + mirrors, averaged (PAPER.md §3)
+  int64_t render_size = 0;              ///< render at this square size (0: the model's; with --crops 10: 256/227 of it)
   EncodingOptions encoding_options;
   SearchOptions search_options;
 };
@@ -42,23 +42,28 @@ void for_each_setting(RunConfig& c, Visitor&& visit) {
   auto& e = c.encoding_options;
   auto& s = c.search_options;
   for_each_model_setting(c.model, visit);
-  visit("search", c.search, "search method: map-elites (the paper's evolution) or ascent (its gradient ascent, direct encoding)");
+  visit("search", c.search,
+        "search method: map-elites (the paper's evolution) or ascent (its gradient ascent, direct encoding)");
   visit("encoding", c.encoding, "genome encoding: direct or cppn");
-  visit("generations", c.generations, "generations, the random initial one included (evaluations = generations x population)");
-  visit("population", c.population, "initial genomes and offspring per generation (0: the paper's, 200; 400 for CPPN on colour models)");
+  visit("generations", c.generations,
+        "generations, the random initial one included (evaluations = generations x population)");
+  visit("population", c.population,
+        "initial genomes and offspring per generation (0: the paper's, 200; 400 for CPPN on colour models)");
   visit("classes", c.classes, "target classes, e.g. 0-9 or 1,7,42 (empty: all)");
   visit("seed", c.seed, "random seed");
   visit("out", c.out, "run directory (empty: runs/<time>-<encoding>-s<seed>)");
   visit("force", c.force, "write into a non-empty --out");
   visit("dump-every", c.dump_every, "snapshot the elites every N generations (0: only at the end)");
-  visit("checkpoint-every", c.checkpoint_every, "write a checkpoint every N generations, and at exit (0: only at exit)");
+  visit("checkpoint-every", c.checkpoint_every,
+        "write a checkpoint every N generations, and at exit (0: only at exit)");
   visit("target-confidence", c.target_confidence, "stop once every target class reaches it (0: off)");
   visit("max-evaluations", c.max_evaluations, "stop before exceeding this many evaluations (0: off)");
   visit("max-forward-equivalents", c.max_forward_equivalents,
         "stop before exceeding this many forward-pass equivalents, a backward pass counting as two (0: off)");
   visit("batch-size", c.batch_size, "forward pass chunk size (0: whole population)");
   visit("crops", c.crops, "1, or 10: average the corners, centre and their mirrors (the paper's ImageNet scoring)");
-  visit("render-size", c.render_size, "render at this square size (0: the model's input; with --crops 10, 256/227 of it)");
+  visit("render-size", c.render_size,
+        "render at this square size (0: the model's input; with --crops 10, 256/227 of it)");
   visit("mutation-rate", e.mutation_rate, "per-gene (direct) or per-weight (CPPN) mutation probability");
   visit("mutation-eta", e.mutation_eta, "polynomial mutation strength eta_m");
   visit("halve-every", e.halve_every, "direct: halve the mutation rate every N generations (0: never)");
@@ -72,15 +77,21 @@ void for_each_setting(RunConfig& c, Visitor&& visit) {
   visit("ascent-start", s.ascent_start, "ascent: start at the centre plus tiny noise (mean-plus) or uniform noise");
   visit("ascent-centre", s.ascent_centre, "ascent: the image's centre value in [0,1] (the original's mean image)");
   visit("ascent-decay", s.ascent_decay, "ascent: L2 decay towards the centre after each step (0: none)");
-  visit("ascent-early-progress", s.ascent_early_progress, "ascent: progress learning rate, early objective gain per step");
-  visit("ascent-late-progress", s.ascent_late_progress, "ascent: progress learning rate, late gain as a fraction of 1 - objective");
+  visit("ascent-early-progress", s.ascent_early_progress,
+        "ascent: progress learning rate, early objective gain per step");
+  visit("ascent-late-progress", s.ascent_late_progress,
+        "ascent: progress learning rate, late gain as a fraction of 1 - objective");
   visit("ascent-max-lr", s.ascent_max_lr, "ascent: cap on the learning rate");
   visit("ascent-blur-radius", s.ascent_blur_radius, "ascent: Gaussian blur sigma in pixels (0: none, else >= 0.3)");
   visit("ascent-blur-every", s.ascent_blur_every, "ascent: blur every N steps");
-  visit("ascent-small-norm-percentile", s.ascent_small_norm_percentile, "ascent: zero pixels of the smallest norms (percentile, 0: off)");
-  visit("ascent-benefit-percentile", s.ascent_benefit_percentile, "ascent: zero pixels of the least benefit (percentile, 0: off)");
-  visit("ascent-abs-benefit-percentile", s.ascent_abs_benefit_percentile, "ascent: zero pixels of the least |benefit| (percentile, 0: off)");
-  visit("ascent-project", s.ascent_project, "ascent: size each step without the gradient that would push pixels past 0 or 1 (not in the original)");
+  visit("ascent-small-norm-percentile", s.ascent_small_norm_percentile,
+        "ascent: zero pixels of the smallest norms (percentile, 0: off)");
+  visit("ascent-benefit-percentile", s.ascent_benefit_percentile,
+        "ascent: zero pixels of the least benefit (percentile, 0: off)");
+  visit("ascent-abs-benefit-percentile", s.ascent_abs_benefit_percentile,
+        "ascent: zero pixels of the least |benefit| (percentile, 0: off)");
+  visit("ascent-project", s.ascent_project,
+        "ascent: size each step without the gradient that would push pixels past 0 or 1 (not in the original)");
 }
 
 /// Checks ranges and names that the type alone does not (the search and encoding names against

@@ -15,10 +15,10 @@
 namespace fool {
 
 struct StopRules {
-  int64_t generations = 1000;      ///< generations, generation 0 included
-  double target_confidence = 0;    ///< stop once every target class reaches it; 0: off
-  int64_t max_evaluations = 0;     ///< stop before a generation would exceed it; 0: off
-  int64_t max_forward_equivalents = 0;  ///< the same in forward equivalents; 0: off
+  int64_t generations = 1000;                ///< generations, generation 0 included
+  double target_confidence = 0;              ///< stop once every target class reaches it; 0: off
+  int64_t max_evaluations = 0;               ///< stop before a generation would exceed it; 0: off
+  int64_t max_forward_equivalents = 0;       ///< the same in forward equivalents; 0: off
   const std::atomic<int>* signal = nullptr;  ///< non-zero: stop after the current generation
 };
 

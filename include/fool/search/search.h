@@ -42,17 +42,18 @@ struct EnumNames<AscentStart> {
 /// original code's (caffe/ascent/find_fooling_image.py, PAPER.md §2.2).
 struct SearchOptions {
   AscentStart ascent_start = AscentStart::kMeanPlus;
-  double ascent_centre = 0.5;          ///< the image the decay pulls towards and mean-plus starts at, in [0,1]
-  double ascent_decay = 0.01;          ///< L2 decay: x -= decay * (x - centre) after every step
-  double ascent_early_progress = 0.03; ///< "progress" learning rate: aim for this rise of the objective...
-  double ascent_late_progress = 0.1;   ///< ...or this fraction of what is left to 1, the smaller
-  double ascent_max_lr = 1e12;         ///< cap on the learning rate
-  double ascent_blur_radius = 0;       ///< Gaussian blur sigma in pixels (0: none; the original refuses < 0.3)
-  int64_t ascent_blur_every = 1;       ///< blur every N steps
+  double ascent_centre = 0.5;                ///< the image the decay pulls towards and mean-plus starts at, in [0,1]
+  double ascent_decay = 0.01;                ///< L2 decay: x -= decay * (x - centre) after every step
+  double ascent_early_progress = 0.03;       ///< "progress" learning rate: aim for this rise of the objective...
+  double ascent_late_progress = 0.1;         ///< ...or this fraction of what is left to 1, the smaller
+  double ascent_max_lr = 1e12;               ///< cap on the learning rate
+  double ascent_blur_radius = 0;             ///< Gaussian blur sigma in pixels (0: none; the original refuses < 0.3)
+  int64_t ascent_blur_every = 1;             ///< blur every N steps
   double ascent_small_norm_percentile = 0;   ///< zero the pixels whose norm over channels is below this percentile
   double ascent_benefit_percentile = 0;      ///< zero the pixels whose benefit -grad*x is below this percentile
   double ascent_abs_benefit_percentile = 0;  ///< zero the pixels whose |benefit| is below this percentile
-  bool ascent_project = false;  ///< drop gradient components that push clipped pixels out of [0,1] (not in the original)
+  bool ascent_project =
+      false;  ///< drop gradient components that push clipped pixels out of [0,1] (not in the original)
 };
 
 /// What every search is built from. The scorer (and its model) and the encoding must outlive it.

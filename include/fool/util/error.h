@@ -42,7 +42,7 @@ void record_failed_allocation(std::size_t bytes);
 }  // namespace fool
 
 /// Invariant check: throws an internal fool::Error naming file:line. Not for user mistakes.
-#define FOOL_CHECK(condition, what)                                    \
-  do {                                                                 \
+#define FOOL_CHECK(condition, what)                                               \
+  do {                                                                            \
     if (!(condition)) ::fool::fail_check(#condition, __FILE__, __LINE__, (what)); \
   } while (false)
