@@ -161,6 +161,19 @@ TEST_F(BadCheckpoint, Foreign) {
   expect_error("not a fool checkpoint");
 }
 
+TEST_F(BadCheckpoint, WrittenByAnotherRunOfTheSameModel) {
+  // Another seed and another population, same model and encoding: accepted before, the history
+  // was cut back to it. Refused now, naming the setting that differs, and nothing is changed.
+  const std::string other = tmp_ / "other";
+  const auto r =
+      run_fool({"run", "--generations", "3", "--seed", "9", "--population", "30", "--out", other, "--threads", "1"});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  const std::string summary = bytes_of(run_dir() + "/summary.json");
+  write(bytes_of(other + "/checkpoint.fool"));
+  expect_error("differs");
+  EXPECT_EQ(bytes_of(run_dir() + "/summary.json"), summary) << "a refused resume changed the finished run";
+}
+
 TEST_F(BadCheckpoint, WrittenForAnotherModel) {
   const std::string mlp = converted_model("test/mlp.pt");
   if (mlp.empty()) GTEST_SKIP() << missing_model_reason("test/mlp.pt");
