@@ -180,8 +180,11 @@ def train_classifier(module, x, y, epochs, batch_size, lr, seed, log_prefix=""):
 # The contract: save and check
 
 
-def make_info(name, channels, height, width, labels, outputs="logits"):
-    """Build the fool.json dictionary for a model (validating the fields)."""
+def make_info(name, channels, height, width, labels, outputs="logits", extra_fields=None):
+    """Build the fool.json dictionary for a model (validating the fields).
+
+    extra_fields: optional dict of further card fields (e.g. the ImageNet importer's
+    "preprocessing"), appended after the contract's; it may not redefine a contract field."""
     if channels not in (1, 3):
         raise FoolError(f"channels must be 1 or 3, got {channels}")
     if height <= 0 or width <= 0:
@@ -191,13 +194,18 @@ def make_info(name, channels, height, width, labels, outputs="logits"):
     labels = [str(label) for label in labels]
     if not labels:
         raise FoolError("a model needs at least one label")
-    return {
+    info = {
         "fool_model": CONTRACT_VERSION,
         "name": str(name),
         "input": {"channels": int(channels), "height": int(height), "width": int(width)},
         "labels": labels,
         "outputs": outputs,
     }
+    for key, value in (extra_fields or {}).items():
+        if key in info:
+            raise FoolError(f"extra fool.json field {key!r} would redefine a contract field")
+        info[key] = value
+    return info
 
 
 def save_raw(module, path, extra_files=None):
@@ -300,18 +308,19 @@ def check_model(module, info, where="model"):
 
 
 def save_fool_model(module, path, name, channels, height, width, labels, outputs="logits",
-                    example=None):
+                    example=None, extra_fields=None):
     """Save `module` as a contract model at `path` and check that the file loads back.
 
     module:  a torch.nn.Module (traced here with `example`, default a [1,C,H,W] tensor of 0.5)
              or a ScriptModule (saved as is). Input float32 [N,C,H,W] in [0,1].
     labels:  K class names; the module must return [N, K].
     outputs: "logits" or "probabilities".
+    extra_fields: further fool.json fields after the contract's (see make_info).
     The file is written to path + ".tmp" (without TorchScript debug records, so the bytes do not
     depend on the checkout's location), re-loaded and checked, then renamed over `path`, so a
     failed save never leaves a half-written or broken model behind. Returns the info dict.
     """
-    info = make_info(name, channels, height, width, labels, outputs)
+    info = make_info(name, channels, height, width, labels, outputs, extra_fields)
     if example is None:
         example = torch.full((1, channels, height, width), 0.5)
     scripted = to_torchscript(module, example)

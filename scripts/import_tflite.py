@@ -4,7 +4,8 @@
 Usage:
   /usr/bin/python3 scripts/import_tflite.py --model X.tflite [--head Y.tflite] \
       --labels ../shared/models/imagenet/imagenet_labels.txt \
-      --schema ../shared/models/schemas/tflite_schema.fbs --out OUT.pt [--name NAME]
+      --schema ../shared/models/schemas/tflite_schema.fbs --out OUT.pt [--name NAME] \
+      [--asymmetric-pad crop|pad]
 
 Needs Debian packages only: python3-torch, python3-numpy, python3-flatbuffers and flatc
 (flatbuffers-compiler). Run it with /usr/bin/python3: other interpreters may not see them.
@@ -19,7 +20,11 @@ What it does (see ../shared/models/CONVERTING.md for the background):
   * Supported ops: CONV_2D, DEPTHWISE_CONV_2D, ADD, AVERAGE_POOL_2D, MAX_POOL_2D, RESHAPE,
     SOFTMAX (only as the final op; it is dropped, the module returns logits), QUANTIZE and
     DEQUANTIZE (identity in float), MEAN. Anything else fails with exit status 2.
-  * TF "SAME" padding is reproduced exactly (asymmetric for stride 2) with F.pad.
+  * TF "SAME" padding is reproduced exactly. Where it is symmetric it is the convolution's
+    own `padding=`; where it is asymmetric (stride 2 on an even size: (0,1)) the default
+    --asymmetric-pad crop pads symmetrically by 2 and slices off the first output row and
+    column (same windows; --asymmetric-pad pad uses an explicit F.pad instead). Fused ReLU6
+    and ReLU are applied in place. (Both cut the forward's non-convolution time.)
   * Weight layouts: CONV_2D OHWI -> OIHW; DEPTHWISE [1,kh,kw,C*m] -> [C*m,1,kh,kw], groups=C.
   * Activations are NCHW inside the module; RESHAPE goes back to NHWC first (TFLite order)
     and replaces the baked batch size with -1, so the traced module works for any batch.
@@ -30,8 +35,10 @@ What it does (see ../shared/models/CONVERTING.md for the background):
     input tensor's quantization, which for these models is (255*x - 128) / 128.
   * Output: [N,1000] logits; if the graph gives 1001 classes and the label file starts
     with "background", index 0 is dropped.
-  * fool.json is stored in the TorchScript file (torch.jit.save _extra_files); the file is
-    written to OUT.pt.tmp and then renamed onto OUT.pt.
+  * The file is written by _fool_model.save_fool_model, the contract writer: it checks the
+    [N,1000] output against the labels, stores fool.json (with the extra field
+    "preprocessing": {"central_crop": 0.875, "resize": "bilinear"}), writes OUT.pt.tmp,
+    reloads and compares it, then renames it onto OUT.pt.
 
 On an unreadable file or an unsupported graph it prints one line
 `import_tflite: error: ...` to stderr and exits with status 2.
@@ -39,7 +46,6 @@ On an unreadable file or an unsupported graph it prints one line
 
 import argparse
 import importlib
-import json
 import os
 import re
 import shutil
@@ -295,8 +301,33 @@ def same_pad(n, k, s, d):
     return total // 2, total - total // 2
 
 
-def build_module(graphs):
-    """graphs: list of Graph, chained (output of graphs[i] feeds input of graphs[i+1])."""
+# How an asymmetric SAME padding (before < after, e.g. (0,1) for a stride-2 3x3 conv on an
+# even size) is reproduced: "pad" pads explicitly (F.pad: a full copy of the input) by the
+# asymmetric remainder; "crop" lets the convolution pad symmetrically by p = before + s*m
+# (the smallest such p >= after) and drops the m extra leading outputs (a slice of the
+# smaller output). Both give TF's windows exactly: the extra zeros only feed dropped outputs.
+ASYMMETRIC_PAD_MODES = ("pad", "crop")
+
+
+def plan_same_pad(before, after, stride, mode):
+    """One spatial dimension of a SAME convolution.
+
+    Returns (conv_pad, explicit, crop): conv_pad goes to conv2d's own `padding=` (symmetric),
+    explicit = (before, after) for F.pad ((0, 0) when none is needed), crop = number of
+    leading outputs to drop (0 when none)."""
+    if before == after:
+        return before, (0, 0), 0
+    if mode == "crop" and before < after:
+        m = -(-(after - before) // stride)
+        return before + stride * m, (0, 0), m
+    common = min(before, after)
+    return common, (before - common, after - common), 0
+
+
+def build_module(graphs, pad_mode="crop"):
+    """graphs: list of Graph, chained (output of graphs[i] feeds input of graphs[i+1]).
+
+    pad_mode: how an asymmetric SAME padding is reproduced (ASYMMETRIC_PAD_MODES)."""
     import numpy as np
     import torch
     import torch.nn.functional as F
@@ -391,15 +422,25 @@ def build_module(graphs):
                         raise ConvertError("DEPTHWISE op %d: %d outputs for %d inputs"
                                            % (oi, wt.shape[0], cin))
                 kh, kw = wt.shape[2], wt.shape[3]
-                pad = (0, 0, 0, 0)
+                # Symmetric SAME padding goes into the convolution's own padding (no copy of
+                # the input); only TF's asymmetric remainder is handled apart (pad_mode).
+                conv_pad, pad, crop = (0, 0), (0, 0, 0, 0), None
                 if o["padding"] == "SAME":
-                    ph = same_pad(x_t["shape"][1], kh, o["stride"][0], o["dilation"][0])
-                    pw = same_pad(x_t["shape"][2], kw, o["stride"][1], o["dilation"][1])
-                    pad = (pw[0], pw[1], ph[0], ph[1])
+                    ph = plan_same_pad(*same_pad(x_t["shape"][1], kh, o["stride"][0],
+                                                 o["dilation"][0]), o["stride"][0], pad_mode)
+                    pw = plan_same_pad(*same_pad(x_t["shape"][2], kw, o["stride"][1],
+                                                 o["dilation"][1]), o["stride"][1], pad_mode)
+                    conv_pad = (ph[0], pw[0])
+                    pad = (pw[1][0], pw[1][1], ph[1][0], ph[1][1])
+                    if ph[2] or pw[2]:
+                        if len(ot["shape"]) != 4:
+                            raise ConvertError("%s op %d: expected a 4-D output" % (T, oi))
+                        crop = (ph[2], ph[2] + ot["shape"][1], pw[2], pw[2] + ot["shape"][2])
                 ops.append(dict(kind="conv", x=ins[0], out=out, w=add_param(wt),
                                 b=add_param(b) if b is not None else None,
                                 stride=tuple(o["stride"]), dilation=tuple(o["dilation"]),
-                                groups=groups, pad=pad, act=o["act"]))
+                                groups=groups, pad=pad, conv_pad=conv_pad, crop=crop,
+                                act=o["act"]))
             elif T in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
                 x_t = g.tensors[op["inputs"][0]]
                 kh, kw = o["kernel"]
@@ -495,12 +536,14 @@ def build_module(graphs):
 
         @staticmethod
         def _act(y, act):
+            # In place: y is always a fresh result of the op the activation is fused into
+            # (conv, pool, add), so nothing else sees it, and no extra tensor is allocated.
             if act == "RELU6":
-                return torch.clamp(y, 0.0, 6.0)
+                return y.clamp_(0.0, 6.0)
             if act == "RELU":
-                return torch.relu(y)
+                return y.relu_()
             if act == "RELU_N1_TO_1":
-                return torch.clamp(y, -1.0, 1.0)
+                return y.clamp_(-1.0, 1.0)
             return y
 
         def forward(self, x):
@@ -514,7 +557,10 @@ def build_module(graphs):
                         y = F.pad(y, op["pad"])
                     y = F.conv2d(y, getattr(self, op["w"]),
                                  getattr(self, op["b"]) if op["b"] is not None else None,
-                                 op["stride"], 0, op["dilation"], op["groups"])
+                                 op["stride"], op["conv_pad"], op["dilation"], op["groups"])
+                    if op["crop"] is not None:
+                        h0, h1, w0, w1 = op["crop"]
+                        y = y[:, :, h0:h1, w0:w1]
                     y = self._act(y, op["act"])
                 elif k == "avgpool":
                     y = v[op["x"]]
@@ -566,6 +612,10 @@ def main(argv=None):
     ap.add_argument("--schema", required=True, help="tflite_schema.fbs")
     ap.add_argument("--out", required=True, help="output TorchScript .pt")
     ap.add_argument("--name", help="model name stored in fool.json (default: file stem)")
+    ap.add_argument("--asymmetric-pad", choices=ASYMMETRIC_PAD_MODES, default="crop",
+                    help="how TF's asymmetric SAME padding is reproduced: crop (default: the "
+                         "convolution pads symmetrically and the extra leading outputs are "
+                         "sliced off) or pad (an explicit F.pad of the input); same numbers")
     args = ap.parse_args(argv)
 
     try:
@@ -577,6 +627,7 @@ def main(argv=None):
         import flatbuffers  # noqa: F401
     except ImportError:
         fail("python module flatbuffers missing (install python3-flatbuffers)")
+    import _fool_model as fm  # the contract writer, beside this script (needs torch)
 
     t0 = time.time()
     try:
@@ -594,7 +645,7 @@ def main(argv=None):
             if args.head:
                 graphs.append(read_tflite(args.head, fb))
 
-        m, (H, W), ncls = build_module(graphs)
+        m, (H, W), ncls = build_module(graphs, args.asymmetric_pad)
         if ncls == len(labels) and labels and labels[0].strip().lower() == "background":
             m.drop_background = True
             labels = labels[1:]
@@ -616,29 +667,15 @@ def main(argv=None):
                                "max diff %g)" % (tuple(t2.shape), d))
 
         name = args.name or os.path.splitext(os.path.basename(args.model))[0]
-        meta = {
-            "fool_model": 1,
-            "name": name,
-            "input": {"channels": 3, "height": H, "width": W},
-            "labels": labels,
-            "outputs": "logits",
-            "preprocessing": {"central_crop": 0.875, "resize": "bilinear"},
-        }
-        out = args.out
-        tmp_out = out + ".tmp"
-        odir = os.path.dirname(os.path.abspath(out))
+        odir = os.path.dirname(os.path.abspath(args.out))
         if not os.path.isdir(odir):
             raise ConvertError("output directory %s does not exist" % odir)
-        try:
-            torch.jit.save(traced, tmp_out, _extra_files={"fool.json": json.dumps(meta)})
-            os.replace(tmp_out, out)
-        except Exception as e:
-            try:
-                os.unlink(tmp_out)
-            except OSError:
-                pass
-            raise ConvertError("cannot write %s: %s" % (out, e))
-    except ConvertError as e:
+        # The contract writer checks [N,K] against the labels, writes OUT.pt.tmp, reloads it
+        # and compares, then renames it; the card gets the evaluation crop TF-slim used.
+        fm.save_fool_model(traced, args.out, name, 3, H, W, labels, "logits", example=example,
+                           extra_fields={"preprocessing": {"central_crop": 0.875,
+                                                           "resize": "bilinear"}})
+    except (ConvertError, fm.FoolError) as e:
         fail(str(e))
     except Exception as e:  # anything unexpected still gets one line, not a traceback
         fail("%s: %s" % (type(e).__name__, e))
