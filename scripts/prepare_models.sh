@@ -94,7 +94,7 @@ else
       "mobilenet_v1_0.75_192:mobilenet_v1_0.75_192_quant.tflite"; do
     IFS=: read -r name model head <<<"$spec"
     target="$out/$name.pt"
-    inputs=("$imagenet/$model" "$labels" "$schema" "$scripts/import_tflite.py")
+    inputs=("$imagenet/$model" "$labels" "$schema" "$scripts/import_tflite.py" "$scripts/_fool_model.py")
     args=(--model "$imagenet/$model")
     if [[ -n "${head:-}" ]]; then
       inputs+=("$imagenet/$head")
