@@ -1,5 +1,8 @@
 #include "fool/io/csv.h"
 
+#include <cerrno>
+#include <cstdlib>
+
 namespace fool {
 
 std::string csv_field(const std::string& s) {
@@ -49,6 +52,22 @@ std::vector<std::vector<std::string>> parse_csv(const std::string& text) {
     rows.push_back(row);
   }
   return rows;
+}
+
+std::optional<int64_t> csv_integer(const std::string& field) {
+  char* end = nullptr;
+  errno = 0;
+  const long long value = std::strtoll(field.c_str(), &end, 10);
+  if (field.empty() || *end != '\0' || errno != 0) return std::nullopt;
+  return value;
+}
+
+std::optional<double> csv_number(const std::string& field) {
+  char* end = nullptr;
+  errno = 0;
+  const double value = std::strtod(field.c_str(), &end);
+  if (field.empty() || *end != '\0' || errno != 0) return std::nullopt;
+  return value;
 }
 
 }  // namespace fool

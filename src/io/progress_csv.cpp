@@ -1,8 +1,6 @@
 #include "fool/io/progress_csv.h"
 
-#include <cerrno>
 #include <cstdio>
-#include <cstdlib>
 
 #include "fool/io/csv.h"
 #include "fool/util/error.h"
@@ -20,21 +18,13 @@ struct Malformed {
 };
 
 int64_t to_integer(const std::string& text, const char* column) {
-  char* end = nullptr;
-  errno = 0;
-  const long long value = std::strtoll(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || errno != 0)
-    throw Malformed{std::string(column) + " '" + text + "' is not an integer"};
-  return value;
+  if (const auto value = csv_integer(text)) return *value;
+  throw Malformed{std::string(column) + " '" + text + "' is not an integer"};
 }
 
 double to_number(const std::string& text, const char* column) {
-  char* end = nullptr;
-  errno = 0;
-  const double value = std::strtod(text.c_str(), &end);
-  if (text.empty() || *end != '\0' || errno != 0)
-    throw Malformed{std::string(column) + " '" + text + "' is not a number"};
-  return value;
+  if (const auto value = csv_number(text)) return *value;
+  throw Malformed{std::string(column) + " '" + text + "' is not a number"};
 }
 
 }  // namespace

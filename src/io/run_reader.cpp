@@ -1,7 +1,6 @@
 #include "fool/io/run_reader.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -100,23 +99,13 @@ std::vector<std::vector<std::string>> read_csv_file(const std::string& file, con
 }
 
 int64_t to_integer(const std::string& text, const std::string& file, std::size_t row, const char* column) {
-  char* end = nullptr;
-  errno = 0;
-  const long long value = std::strtoll(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || errno != 0) {
-    malformed(file, "row " + std::to_string(row + 2) + ": " + column + " '" + text + "' is not an integer");
-  }
-  return value;
+  if (const auto value = csv_integer(text)) return *value;
+  malformed(file, "row " + std::to_string(row + 2) + ": " + column + " '" + text + "' is not an integer");
 }
 
 double to_number(const std::string& text, const std::string& file, std::size_t row, const char* column) {
-  char* end = nullptr;
-  errno = 0;
-  const double value = std::strtod(text.c_str(), &end);
-  if (text.empty() || *end != '\0' || errno != 0) {
-    malformed(file, "row " + std::to_string(row + 2) + ": " + column + " '" + text + "' is not a number");
-  }
-  return value;
+  if (const auto value = csv_number(text)) return *value;
+  malformed(file, "row " + std::to_string(row + 2) + ": " + column + " '" + text + "' is not a number");
 }
 
 std::vector<ClassResult> read_archive_csv(const std::string& file) {
