@@ -84,25 +84,42 @@ void write_all(int fd, const std::string& content, const std::string& path) {
   }
 }
 
+/// Nothing at `path`, or a regular file (a directory when `directory`): what fool may replace.
+void check_replaceable(const std::string& path, bool directory) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return;
+    io_error(path, "write", errno);
+  }
+  if (directory ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
+    not_regular(path, st.st_mode, directory ? "a directory" : "a regular file");
+  }
+}
+
+/// Opens `path` with `flags` plus O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC (mode 0644 if created) and
+/// checks that it is a regular file: a link, FIFO, directory or device planted under its name is
+/// refused (kIo) naming it, and a FIFO cannot hang the open.
+int open_regular(const std::string& path, int flags, const std::string& action) {
+  const int fd = ::open(path.c_str(), flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    const int err = errno;
+    struct stat st {};
+    if (err == ELOOP && ::lstat(path.c_str(), &st) == 0) not_regular(path, st.st_mode, "a regular file");
+    io_error(path, action, err);
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    not_regular(path, st.st_mode, "a regular file");
+  }
+  return fd;
+}
+
 }  // namespace
 
-void check_replaceable_file(const std::string& path) {
-  struct stat st {};
-  if (::lstat(path.c_str(), &st) != 0) {
-    if (errno == ENOENT) return;
-    io_error(path, "write", errno);
-  }
-  if (!S_ISREG(st.st_mode)) not_regular(path, st.st_mode, "a regular file");
-}
+void check_replaceable_file(const std::string& path) { check_replaceable(path, /*directory=*/false); }
 
-void check_replaceable_directory(const std::string& path) {
-  struct stat st {};
-  if (::lstat(path.c_str(), &st) != 0) {
-    if (errno == ENOENT) return;
-    io_error(path, "write", errno);
-  }
-  if (!S_ISDIR(st.st_mode)) not_regular(path, st.st_mode, "a directory");
-}
+void check_replaceable_directory(const std::string& path) { check_replaceable(path, /*directory=*/true); }
 
 bool is_temporary_name_of(const std::string& entry, const std::string& name) {
   if (entry.size() < name.size() || entry.compare(0, name.size(), name) != 0) return false;
@@ -193,19 +210,7 @@ std::string make_unique_directory(const std::string& prefix) {
 // ---- AppendFile ----------------------------------------------------------------------------
 
 AppendFile::AppendFile(std::string path) : path_(std::move(path)) {
-  fd_ = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-  if (fd_ < 0) {
-    const int err = errno;
-    struct stat st {};
-    if (err == ELOOP && ::lstat(path_.c_str(), &st) == 0) not_regular(path_, st.st_mode, "a regular file");
-    io_error(path_, "append to", err);
-  }
-  struct stat st {};
-  if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd_);
-    fd_ = -1;
-    not_regular(path_, st.st_mode, "a regular file");
-  }
+  fd_ = open_regular(path_, O_WRONLY | O_APPEND, "append to");
 }
 
 AppendFile::~AppendFile() {
@@ -218,19 +223,7 @@ void AppendFile::append(const std::string& text) { write_all(fd_, text, path_); 
 
 std::shared_ptr<DirectoryLock> DirectoryLock::acquire(const std::string& dir, const std::string& fix) {
   const std::string path = (std::filesystem::path(dir) / kFileName).string();
-  // O_NONBLOCK: a FIFO planted under the lock's name must not hang the open.
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0644);
-  if (fd < 0) {
-    const int err = errno;
-    struct stat st {};
-    if (err == ELOOP && ::lstat(path.c_str(), &st) == 0) not_regular(path, st.st_mode, "a regular file");
-    io_error(path, "create the lock file", err);
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    not_regular(path, st.st_mode, "a regular file");
-  }
+  const int fd = open_regular(path, O_RDWR | O_CREAT, "create the lock file");
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;
     char buffer[32] = {};
