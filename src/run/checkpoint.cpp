@@ -86,7 +86,7 @@ std::string differing_setting(const std::string& a, const std::string& b) {
 
 }  // namespace
 
-std::string encode_checkpoint(Search& search, const ProgressRecord& last, const CheckpointIdentity& identity) {
+std::string encode_checkpoint(const Search& search, const ProgressRecord& last, const CheckpointIdentity& identity) {
   const auto& archive = search.archive();
   c10::impl::GenericDict dict(c10::StringType::get(), c10::AnyType::get());
   dict.insert("settings", identity.settings_json);
@@ -104,8 +104,9 @@ std::string encode_checkpoint(Search& search, const ProgressRecord& last, const 
   put_tensors(dict, "genome", archive.genomes().fields());
   put_tensors(dict, "search_state", search.state());
   {
-    std::lock_guard<std::mutex> lock(search.generator().mutex());
-    dict.insert("generator_state", search.generator().get_state());
+    at::Generator generator = search.context().generator;  // a handle: the run's generator itself
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    dict.insert("generator_state", generator.get_state());
   }
   const std::vector<char> payload = torch::jit::pickle_save(dict);
   std::string out(kMagic, sizeof kMagic);

@@ -79,8 +79,7 @@ void SnapshotReporter::generation(const Search& search, const ProgressRecord& re
 // ---- checkpoint ----------------------------------------------------------------------------
 
 void CheckpointReporter::save(const Search& search, const ProgressRecord& record) const {
-  // encode_checkpoint reads the generator's state under its lock; the search is not changed.
-  write_file_atomic(path_, encode_checkpoint(const_cast<Search&>(search), record, identity_));
+  write_file_atomic(path_, encode_checkpoint(search, record, identity_));
 }
 
 void CheckpointReporter::generation(const Search& search, const ProgressRecord& record) {

@@ -15,22 +15,6 @@ double now_seconds() {
 
 }  // namespace
 
-std::string stop_reason_name(StopReason reason) {
-  switch (reason) {
-    case StopReason::kGenerations:
-      return "generations";
-    case StopReason::kTargetConfidence:
-      return "target-confidence";
-    case StopReason::kMaxEvaluations:
-      return "max-evaluations";
-    case StopReason::kMaxForwardEquivalents:
-      return "max-forward-equivalents";
-    case StopReason::kSignal:
-      return "signal";
-  }
-  return "unknown";
-}
-
 RunOutcome run_loop(Search& search, const StopRules& stop, const std::vector<Reporter*>& reporters,
                     const ProgressRecord* resumed_from) {
   const double started = now_seconds();

@@ -31,10 +31,18 @@ std::vector<Entry>& registry() {
   return entries;
 }
 
-std::string known_names() {
+bool accepts(const Entry& e, const std::string& encoding) {
+  return e.encodings.empty() || std::find(e.encodings.begin(), e.encodings.end(), encoding) != e.encodings.end();
+}
+
+/// The entry registered under `name`; throws fool::Error (kUsage) listing the names.
+const Entry& find(const std::string& name) {
   std::string known;
-  for (const auto& e : registry()) known += (known.empty() ? "" : ", ") + e.name;
-  return known;
+  for (const auto& e : registry()) {
+    if (e.name == name) return e;
+    known += (known.empty() ? "" : ", ") + e.name;
+  }
+  throw Error(ErrorKind::kUsage, "unknown search '" + name + "'. Fix: choose one of " + known + ".");
 }
 
 }  // namespace
@@ -71,23 +79,18 @@ void register_search(const std::string& name, const std::string& description, Se
 
 bool search_supports(const std::string& name, const std::string& encoding) {
   for (const auto& e : registry()) {
-    if (e.name == name) {
-      return e.encodings.empty() || std::find(e.encodings.begin(), e.encodings.end(), encoding) != e.encodings.end();
-    }
+    if (e.name == name) return accepts(e, encoding);
   }
   return false;
 }
 
 void check_search_encoding(const std::string& name, const std::string& encoding) {
-  check_search_name(name);
-  if (search_supports(name, encoding)) return;
-  for (const auto& e : registry()) {
-    if (e.name != name) continue;
-    std::string list;
-    for (const auto& x : e.encodings) list += (list.empty() ? "" : ", ") + x;
-    throw Error(ErrorKind::kUsage,
-                "--search " + name + " does not work with --encoding " + encoding + ". Fix: --encoding " + list + ".");
-  }
+  const Entry& e = find(name);
+  if (accepts(e, encoding)) return;
+  std::string list;
+  for (const auto& x : e.encodings) list += (list.empty() ? "" : ", ") + x;
+  throw Error(ErrorKind::kUsage,
+              "--search " + name + " does not work with --encoding " + encoding + ". Fix: --encoding " + list + ".");
 }
 
 std::vector<std::string> search_names() {
@@ -96,26 +99,10 @@ std::vector<std::string> search_names() {
   return names;
 }
 
-std::string describe_searches() {
-  std::string text;
-  for (const auto& e : registry()) text += (text.empty() ? "" : "; ") + e.name + ": " + e.description;
-  return text;
-}
-
-void check_search_name(const std::string& name) {
-  for (const auto& e : registry()) {
-    if (e.name == name) return;
-  }
-  throw Error(ErrorKind::kUsage, "unknown search '" + name + "'. Fix: choose one of " + known_names() + ".");
-}
+void check_search_name(const std::string& name) { find(name); }
 
 std::unique_ptr<Search> make_search(const std::string& name, const SearchContext& context) {
-  check_search_name(name);
-  for (const auto& e : registry()) {
-    if (e.name == name) return e.factory(context);
-  }
-  FOOL_CHECK(false, "unreachable");
-  return nullptr;
+  return find(name).factory(context);
 }
 
 }  // namespace fool

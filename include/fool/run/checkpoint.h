@@ -38,7 +38,7 @@ struct Checkpoint {
 };
 
 /// The bytes of a checkpoint of `search` after the generation that `last` describes.
-std::string encode_checkpoint(Search& search, const ProgressRecord& last, const CheckpointIdentity& identity);
+std::string encode_checkpoint(const Search& search, const ProgressRecord& last, const CheckpointIdentity& identity);
 /// Parses and verifies checkpoint bytes; `source` names the file in errors. Throws fool::Error
 /// (kCheckpoint) for a foreign, truncated, corrupt, malformed or newer-format file.
 Checkpoint decode_checkpoint(const std::string& bytes, const std::string& source);

@@ -23,7 +23,6 @@ struct StopRules {
 };
 
 enum class StopReason { kGenerations, kTargetConfidence, kMaxEvaluations, kMaxForwardEquivalents, kSignal };
-std::string stop_reason_name(StopReason reason);
 
 class Reporter {
  public:

@@ -141,8 +141,6 @@ void check_search_encoding(const std::string& name, const std::string& encoding)
 bool search_supports(const std::string& name, const std::string& encoding);
 /// Every registered name, in registration order ("map-elites" first).
 std::vector<std::string> search_names();
-/// One line per search, "name: description", for --help.
-std::string describe_searches();
 /// Builds the search registered under `name`; throws fool::Error (kUsage) listing the names.
 std::unique_ptr<Search> make_search(const std::string& name, const SearchContext& context);
 /// Throws fool::Error (kUsage) listing the names unless `name` is registered.
