@@ -2,10 +2,10 @@
 
 #include <ATen/Parallel.h>
 
-#include <fstream>
 #include <sstream>
 #include <thread>
 
+#include "fool/io/files.h"
 #include "fool/search/random.h"
 #include "fool/util/error.h"
 #include "fool/util/utf8.h"
@@ -31,15 +31,11 @@ ImageShape parse_input_shape(const std::string& text) {
 constexpr std::size_t kMaxLabelsBytes = 16 << 20;
 
 std::vector<std::string> read_labels(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) throw Error(ErrorKind::kIo, "cannot read --labels '" + path + "'. Fix: check the path.");
-  std::string text(kMaxLabelsBytes + 1, '\0');  // one byte more than allowed: a larger file shows
-  file.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<std::size_t>(file.gcount()));
-  if (text.size() > kMaxLabelsBytes) {
-    throw Error(ErrorKind::kIo, "--labels '" + path + "' is larger than the limit of " +
-                                    std::to_string(kMaxLabelsBytes) +
-                                    " bytes. Fix: pass a file of one label per line.");
+  std::string text;
+  try {
+    text = read_file(path, kMaxLabelsBytes);
+  } catch (const Error& e) {
+    throw Error(e.kind(), std::string("--labels: ") + e.what());
   }
   std::istringstream in(text);
   std::vector<std::string> labels;
