@@ -43,21 +43,9 @@ void make_fixtures(const TempDir& tmp) {
   write_text(tmp / "no_checkpoint/config.json", R"({"settings": {"generations": 3}})");
 }
 
-std::vector<std::string> expand(const std::vector<std::string>& args, const TempDir& tmp) {
-  std::vector<std::string> out;
-  for (std::string a : args) {
-    for (const auto& [key, value] :
-         {std::pair<std::string, std::string>{"{tmp}", tmp.path()}, {"{test_models}", models_dir() + "/test"}}) {
-      for (auto at = a.find(key); at != std::string::npos; at = a.find(key)) a.replace(at, key.size(), value);
-    }
-    out.push_back(a);
-  }
-  return out;
-}
-
 void expect_one_clear_error(const BadInputCase& c, const TempDir& tmp) {
   make_fixtures(tmp);
-  const auto r = run_fool(expand(c.args, tmp));
+  const auto r = run_fool(expand_placeholders(c.args, tmp));
   EXPECT_EQ(r.exit_code, c.exit_code) << r.describe();
   const auto lines = r.err_lines();
   ASSERT_EQ(lines.size(), 1u) << "expected one line on stderr\n" << r.describe();

@@ -148,22 +148,10 @@ struct HostileCase {
 
 std::ostream& operator<<(std::ostream& os, const HostileCase& c) { return os << c.name; }
 
-std::vector<std::string> expand(const std::vector<std::string>& args, const TempDir& tmp) {
-  std::vector<std::string> out;
-  for (std::string a : args) {
-    for (const auto& [key, value] :
-         {std::pair<std::string, std::string>{"{tmp}", tmp.path()}, {"{test_models}", models_dir() + "/test"}}) {
-      for (auto at = a.find(key); at != std::string::npos; at = a.find(key)) a.replace(at, key.size(), value);
-    }
-    out.push_back(a);
-  }
-  return out;
-}
-
 void expect_refused(const HostileCase& c) {
   TempDir tmp;
   make_fixtures(tmp);
-  const auto r = run_bounded(expand(c.args, tmp));
+  const auto r = run_bounded(expand_placeholders(c.args, tmp));
   expect_one_clear_error(r, c.exit_code, c.mentions, c.during_run);
   if (!c.during_run) {
     EXPECT_FALSE(fs::exists(tmp / "o")) << "a refused run left its --out directory behind";

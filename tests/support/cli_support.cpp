@@ -19,6 +19,18 @@ std::string shell_quote(const std::string& s) {
   return out + "'";
 }
 
+std::vector<std::string> expand_placeholders(const std::vector<std::string>& args, const TempDir& tmp) {
+  std::vector<std::string> out;
+  for (std::string a : args) {
+    for (const auto& [key, value] :
+         {std::pair<std::string, std::string>{"{tmp}", tmp.path()}, {"{test_models}", models_dir() + "/test"}}) {
+      for (auto at = a.find(key); at != std::string::npos; at = a.find(key)) a.replace(at, key.size(), value);
+    }
+    out.push_back(a);
+  }
+  return out;
+}
+
 CommandResult run_fool(const std::vector<std::string>& args) {
   TempDir capture;
   CommandResult result;

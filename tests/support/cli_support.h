@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "support/test_support.h"
+
 namespace fool::test {
 
 struct CommandResult {
@@ -22,6 +24,10 @@ struct CommandResult {
 CommandResult run_fool(const std::vector<std::string>& args);
 
 std::string shell_quote(const std::string& s);
+
+/// `args` with "{tmp}" replaced by the scratch directory and "{test_models}" by the converted test
+/// models' folder: the placeholders of the bad-input tables.
+std::vector<std::string> expand_placeholders(const std::vector<std::string>& args, const TempDir& tmp);
 
 nlohmann::json read_json(const std::string& path);
 

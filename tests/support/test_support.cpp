@@ -13,6 +13,11 @@
 #include <stdexcept>
 
 namespace fool::test {
+
+const Model& bundled_lenet() {
+  static const Model model = Model::load_bytes(bundled_model_bytes(), kBundledModelName, at::Device(at::kCPU));
+  return model;
+}
 namespace fs = std::filesystem;
 
 std::string source_dir() { return FOOL_SOURCE_DIR; }

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "fool/model/model.h"
+
 namespace fool::test {
 
 /// The checkout (CMAKE_SOURCE_DIR).
@@ -22,6 +24,9 @@ std::string mnist_dir();
 /// missing_model_reason).
 std::string converted_model(const std::string& relative);
 std::string missing_model_reason(const std::string& relative);
+
+/// The LeNet bundled in the binary, loaded once on the CPU.
+const Model& bundled_lenet();
 
 /// A fresh directory under the system temporary folder, removed with everything in it when
 /// the object goes out of scope (unless FOOL_KEEP_TEST_FILES is set, for debugging).

@@ -10,16 +10,12 @@
 #include "fool/encoding/encoding.h"
 #include "fool/search/random.h"
 #include "fool/util/error.h"
+#include "support/test_support.h"
 
 namespace fool {
 namespace {
 
 const at::Device kCpu(at::kCPU);
-
-const Model& bundled() {
-  static const Model model = Model::load_bytes(bundled_model_bytes(), kBundledModelName, kCpu);
-  return model;
-}
 
 struct AscentRun {
   std::unique_ptr<Encoding> encoding;
@@ -42,9 +38,9 @@ SearchOptions mnist_recipe() {
 AscentRun ascend(AscentStart start, int64_t steps, uint64_t seed = 1, SearchOptions options = {}) {
   AscentRun r;
   EncodingOptions encoding_options;
-  encoding_options.shape = bundled().info().input;
+  encoding_options.shape = test::bundled_lenet().info().input;
   r.encoding = make_encoding("direct", encoding_options);
-  r.scorer = std::make_unique<Scorer>(bundled(), ScoringOptions{});
+  r.scorer = std::make_unique<Scorer>(test::bundled_lenet(), ScoringOptions{});
   options.ascent_start = start;
   SearchContext context{r.scorer.get(), r.encoding.get(), at::arange(10, at::kLong), 200, 0, make_generator(kCpu, seed),
                         options};
@@ -68,7 +64,8 @@ TEST_P(AscentFrom, EveryDigitReaches9999Within100Steps) {
   // model's probability of those images.
   const auto images = r.encoding->render(archive.genomes());
   EXPECT_TRUE(at::equal(images, images.mul(255).round().div(255))) << "elites are 8-bit images";
-  const auto again = bundled().probabilities(images).gather(1, at::arange(10, at::kLong).view({10, 1})).view({10});
+  const auto again =
+      test::bundled_lenet().probabilities(images).gather(1, at::arange(10, at::kLong).view({10, 1})).view({10});
   EXPECT_TRUE(at::allclose(again, confidence, 1e-5, 1e-6));
 }
 
@@ -107,9 +104,9 @@ TEST(Ascent, DecayPullsTowardsTheCentreAndZeroingsZero) {
 
 TEST(Ascent, WorksOnPixelsOnly) {
   EncodingOptions encoding_options;
-  encoding_options.shape = bundled().info().input;
+  encoding_options.shape = test::bundled_lenet().info().input;
   const auto cppn = make_encoding("cppn", encoding_options);
-  const Scorer scorer(bundled(), ScoringOptions{});
+  const Scorer scorer(test::bundled_lenet(), ScoringOptions{});
   SearchContext context{&scorer, cppn.get(), at::arange(10, at::kLong), 200, 0, make_generator(kCpu, 1), {}};
   try {
     Ascent search(context);

@@ -6,16 +6,12 @@
 #include "fool/encoding/encoding.h"
 #include "fool/run/progress.h"
 #include "fool/search/random.h"
+#include "support/test_support.h"
 
 namespace fool {
 namespace {
 
 const at::Device kCpu(at::kCPU);
-
-const Model& bundled() {
-  static const Model model = Model::load_bytes(bundled_model_bytes(), kBundledModelName, kCpu);
-  return model;
-}
 
 struct SearchResult {
   at::Tensor confidence, generation, genes;
@@ -25,9 +21,9 @@ struct SearchResult {
 SearchResult search(const std::string& encoding_name, uint64_t seed, int64_t generations, int64_t population = 40,
                     int64_t batch_size = 0) {
   EncodingOptions options;
-  options.shape = bundled().info().input;
+  options.shape = test::bundled_lenet().info().input;
   const auto encoding = make_encoding(encoding_name, options);
-  const Scorer scorer(bundled(), ScoringOptions{});
+  const Scorer scorer(test::bundled_lenet(), ScoringOptions{});
   SearchContext context{&scorer,    encoding.get(), at::arange(10, at::kLong),
                         population, batch_size,     make_generator(kCpu, seed)};
   MapElites me(context);
@@ -62,14 +58,14 @@ TEST_P(SearchOnBundledModel, ForwardChunkSizeDoesNotChangeTheScores) {
   // rendered population agree to float rounding. (Whole runs are not compared: a difference in
   // the last bit can flip a strict > between two near-certain children and the runs diverge.)
   EncodingOptions options;
-  options.shape = bundled().info().input;
+  options.shape = test::bundled_lenet().info().input;
   const auto encoding = make_encoding(GetParam(), options);
   auto gen = make_generator(kCpu, 3);
   auto genomes = encoding->random(40, gen, kCpu);
   genomes = encoding->mutate(genomes, gen, 1);
   const auto images = encoding->render(genomes);
-  const auto whole = bundled().probabilities(images, 0);
-  const auto chunked = bundled().probabilities(images, 16);
+  const auto whole = test::bundled_lenet().probabilities(images, 0);
+  const auto chunked = test::bundled_lenet().probabilities(images, 16);
   EXPECT_TRUE(at::allclose(whole, chunked, 1e-5, 1e-6)) << (whole - chunked).abs().max();
 }
 
@@ -108,7 +104,7 @@ TEST_P(SearchOnBundledModel, ElitesScoreTheirStoredConfidence) {
   // The archive's confidence is the model's probability of the cell's class for the rendered
   // elite: re-scoring the stored genomes gives the same numbers.
   const auto r = search(GetParam(), 4, 6);
-  const auto probabilities = bundled().probabilities(r.genes);
+  const auto probabilities = test::bundled_lenet().probabilities(r.genes);
   const auto own = probabilities.gather(1, at::arange(10, at::kLong).view({10, 1})).view({10});
   EXPECT_TRUE(at::allclose(own, r.confidence, 1e-5, 1e-6)) << own << r.confidence;
 }
