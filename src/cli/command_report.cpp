@@ -15,6 +15,7 @@
 #include "fool/io/images.h"
 #include "fool/io/plot.h"
 #include "fool/io/run_reader.h"
+#include "fool/sweep/aggregate.h"
 #include "fool/util/error.h"
 
 namespace fool::cli {
@@ -28,6 +29,7 @@ struct ReportOptions {
   std::vector<std::string> runs;
   std::string out;  ///< default: <run>/report, or report-comparison for several runs
   int max_page_side = 4000;
+  double target = 0.99;  ///< a sweep's "evaluations to target": until every class reaches it
 };
 
 std::string format(const char* pattern, double value) {
@@ -149,8 +151,30 @@ std::string report_run(const RunData& run, const std::string& out, const std::st
   return md.str();
 }
 
+/// A sweep directory: one table with a row per grid cell (seeds folded), sweep.csv and one chart.
+int report_sweep(const ReportOptions& o) {
+  const SweepPlan plan = read_plan(o.runs[0]);
+  const SweepTable table = aggregate_sweep(plan, o.target);
+  const std::string out = o.out.empty() ? (fs::path(plan.path) / "report").string() : o.out;
+  make_directories(out);
+  write_file_atomic((fs::path(out) / "sweep.csv").string(), sweep_table_csv(table));
+  write_line_plot(sweep_plot(table), (fs::path(out) / "sweep.png").string());
+  std::ostringstream md;
+  md << "# fool report: sweep " << plan.path << "\n\n" << plan.cells.size() << " cells; grid: ";
+  for (std::size_t i = 0; i < plan.axes.size(); ++i) md << (i ? " x " : "") << plan.axes[i];
+  md << "\n\n"
+     << sweep_table_markdown(table) << "\nThe same figures in [sweep.csv](sweep.csv).\n\n"
+     << "![median elite confidence against evaluations, median over seeds](sweep.png)\n";
+  const std::string report_file = (fs::path(out) / "report.md").string();
+  write_file_atomic(report_file, md.str());
+  std::printf("%s\n", report_file.c_str());
+  return 0;
+}
+
 int report(const ReportOptions& o) {
   if (o.max_page_side < 256) throw Error(ErrorKind::kUsage, "--max-page-side must be >= 256 pixels.");
+  if (!(o.target > 0 && o.target <= 1)) throw Error(ErrorKind::kUsage, "--target must be in (0,1].");
+  if (o.runs.size() == 1 && fs::exists(fs::path(o.runs[0]) / kSweepFile)) return report_sweep(o);
   // The default folder lies inside the run directory: written under the run's lock, not while
   // a run writes there (taken before reading, so a running run is named as such).
   std::shared_ptr<DirectoryLock> lock;
@@ -242,7 +266,11 @@ Command add_report_command(CLI::App& parent) {
       "Contact sheet of the elites, a plot of min/median/max confidence against evaluations and report.md with the "
       "key figures; several runs give a side-by-side comparison.");
   auto options = std::make_shared<ReportOptions>();
-  app->add_option("runs", options->runs, "run directories")->required();
+  app->add_option("runs", options->runs, "run directories, or one sweep directory (a table over its cells)")
+      ->required();
+  add_number(*app, "--target", options->target,
+             "a sweep's evaluations-to-target column: until every class reaches this confidence")
+      ->capture_default_str();
   app->add_option("--out", options->out,
                   std::string("report directory (default: <run>/report; several runs: ") + kDefaultComparisonOut + ")");
   add_number(*app, "--max-page-side", options->max_page_side,

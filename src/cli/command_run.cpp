@@ -17,24 +17,6 @@
 namespace fool::cli {
 namespace {
 
-// ---- signals: the first SIGINT/SIGTERM ends the run cleanly after the current generation; a
-// second SIGINT exits at once (every file is written atomically, so what is there is whole). ----
-std::atomic<int> g_stop_signal{0};
-
-extern "C" void on_signal(int signal) {
-  if (g_stop_signal.load() != 0 && signal == SIGINT) _exit(130);
-  g_stop_signal.store(signal);
-}
-
-void install_signal_handlers() {
-  g_stop_signal.store(0);
-  struct sigaction action {};
-  action.sa_handler = on_signal;
-  sigemptyset(&action.sa_mask);
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
-}
-
 /// Settings from --config that the command line did not give.
 void apply_config_file(CLI::App* app, const std::string& path, RunConfig& config) {
   RunConfig from_file = config;

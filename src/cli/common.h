@@ -1,6 +1,7 @@
 #pragma once
 // Pieces the subcommands share: the subcommand type, and settings tables bound to CLI11 options.
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <charconv>
 #include <cmath>
 #include <functional>
@@ -30,6 +31,14 @@ Command add_render_command(CLI::App& parent);
 Command add_check_command(CLI::App& parent);
 Command add_evaluate_command(CLI::App& parent);
 Command add_report_command(CLI::App& parent);
+Command add_sweep_command(CLI::App& parent);
+Command add_merge_command(CLI::App& parent);
+
+/// The signal that asked a long command (run, resume, sweep) to stop: 0 until SIGINT or SIGTERM.
+extern std::atomic<int> g_stop_signal;
+/// The first SIGINT or SIGTERM sets g_stop_signal (the command stops after its current step and
+/// writes its outputs); a second SIGINT exits at once.
+void install_signal_handlers();
 
 /// The strict reading of a number on the command line, where CLI11 alone would change the value
 /// silently (-1 and 2^64 both read as 2^64-1 for an unsigned, 10^20 clamped to INT64_MAX, 0x10 read

@@ -45,8 +45,8 @@ std::string format_confidence(double c) {
 namespace {
 
 // What --force removes; README.md "The run directory" lists the same names.
-const std::vector<std::string> kOutputFiles = {"config.json",     "progress.csv", "archive.csv",     "summary.json",
-                                               "checkpoint.fool", "transfer.csv", ".fool-write-test"};
+const std::vector<std::string> kOutputFiles = {"config.json",    "progress.csv",    "archive.csv",  "summary.json",
+                                               "milestones.csv", "checkpoint.fool", "transfer.csv", ".fool-write-test"};
 const std::vector<std::string> kOutputFolders = {"elites", "snapshots", "report"};
 
 std::string lock_fix(const std::string& path) {

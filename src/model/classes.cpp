@@ -58,4 +58,34 @@ std::vector<int64_t> parse_classes(const std::string& spec, int64_t num_classes)
   return classes;
 }
 
+Shard parse_shard(const std::string& text) {
+  if (text.empty()) return {};
+  const auto bad = [&] {
+    return Error(ErrorKind::kUsage, "--shard '" + text +
+                                        "' is not I/N with whole numbers 1 <= I <= N <= 100000. "
+                                        "Fix: e.g. --shard 2/4 for the second of four shards.");
+  };
+  const auto slash = text.find('/');
+  if (slash == std::string::npos) throw bad();
+  const auto number = [&](const std::string& part) {
+    if (part.empty() || part.size() > 6 || part.find_first_not_of("0123456789") != std::string::npos) throw bad();
+    return static_cast<int64_t>(std::stoll(part));
+  };
+  Shard shard{number(text.substr(0, slash)), number(text.substr(slash + 1))};
+  if (shard.index < 1 || shard.count > 100000 || shard.index > shard.count) throw bad();
+  return shard;
+}
+
+std::vector<int64_t> shard_classes(const std::vector<int64_t>& classes, const Shard& shard) {
+  const auto total = static_cast<int64_t>(classes.size());
+  const int64_t first = (shard.index - 1) * total / shard.count;
+  const int64_t last = shard.index * total / shard.count;
+  if (first == last) {
+    throw Error(ErrorKind::kUsage, "--shard " + std::to_string(shard.index) + "/" + std::to_string(shard.count) +
+                                       " of " + std::to_string(total) +
+                                       " classes is empty. Fix: at most as many shards as classes.");
+  }
+  return {classes.begin() + first, classes.begin() + last};
+}
+
 }  // namespace fool

@@ -7,6 +7,7 @@
 
 #include "fool/io/files.h"
 #include "fool/search/random.h"
+#include "fool/util/cpus.h"
 #include "fool/util/error.h"
 #include "fool/util/utf8.h"
 
@@ -64,7 +65,8 @@ at::Device prepare_device(const std::string& name, int threads) {
                                        std::to_string(cores) + ". Fix: --threads " + std::to_string(cores) +
                                        " or fewer (0: every core).");
   }
-  at::set_num_threads(threads > 0 ? threads : cores);
+  // 0: the CPUs this process may use (affinity, cgroup quota, Slurm), not the machine's cores.
+  at::set_num_threads(threads > 0 ? threads : available_cpus().cpus);
   return resolve_device(name);
 }
 

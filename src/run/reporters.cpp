@@ -90,12 +90,14 @@ void CheckpointReporter::end(const Search& search, const ProgressRecord& last, S
 
 // ---- final results -------------------------------------------------------------------------
 
-void ResultsReporter::end(const Search& search, const ProgressRecord& last, StopReason) {
+void ResultsReporter::end(const Search& search, const ProgressRecord& last, StopReason reason) {
   const EliteTable table = elite_table(search, labels_);
   dir_.write_elites(table, "elites");
   dir_.write_archive_csv(table);
   dir_.write_milestones_csv(table);
-  dir_.write_json("summary.json", make_summary(table, identity_, last));
+  nlohmann::json summary = make_summary(table, identity_, last);
+  summary["stop_reason"] = enum_name(reason);  // "signal": interrupted, `fool resume` continues it
+  dir_.write_json("summary.json", summary);
 }
 
 // ---- console -------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ int execute_run(RunConfig c, RunMode mode, const std::atomic<int>* stop_signal) 
   if (resume && !std::filesystem::exists(checkpoint_path)) throw no_checkpoint();
   const Model model = load_model(c.model);
   const at::Device device = model.device();
-  const auto classes = parse_classes(c.classes, model.num_classes());
+  const auto classes = shard_classes(parse_classes(c.classes, model.num_classes()), parse_shard(c.shard));
   if (c.population == 0) c.population = default_population(c.encoding, model.info().input.channels);
   const Scorer scorer(model, {c.crops, c.render_size});
   // Genomes live at the rendering resolution (the paper's ImageNet genomes are 256x256 for 227 crops).

@@ -4,6 +4,7 @@
 #include <string>
 #include <type_traits>
 
+#include "fool/model/classes.h"
 #include "fool/model/precision.h"
 #include "fool/search/search.h"
 #include "fool/util/error.h"
@@ -33,6 +34,7 @@ void validate(const RunConfig& c) {
   check_search_name(c.search);
   make_encoding(c.encoding, e);  // throws naming the encodings; the options are checked when it is built
   check_search_encoding(c.search, c.encoding);
+  parse_shard(c.shard);  // throws naming the form
   require(c.generations >= 1, "generations", "must be >= 1");
   require(c.population >= 0, "population", "must be >= 1 (0: the paper's)");
   require(c.model.threads >= 0, "threads", "must be >= 0 (0: every core)");

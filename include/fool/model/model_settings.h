@@ -30,7 +30,8 @@ void for_each_model_setting(ModelSettings& s, Visitor&& visit, bool with_file = 
     visit("labels", s.labels, "label file, one per line, for a model without fool.json");
   }
   visit("device", s.device, "auto, cpu, cuda or cuda:N");
-  visit("threads", s.threads, "CPU threads (0: every core)");
+  visit("threads", s.threads,
+        "CPU threads (0: every CPU this process may use: affinity, cgroup quota, SLURM_CPUS_PER_TASK)");
   visit("precision", s.precision, "forward pass arithmetic: fp32, bf16 or fp16 (autocast; fp16 on CUDA only)");
   visit("channels-last", s.channels_last,
         "forward in channels-last (NHWC) memory order: faster convolutions on some hardware");

@@ -19,6 +19,7 @@ struct RunConfig {
   int64_t population = 0;      ///< offspring per generation and initial genomes; 0: the
                                ///< encoding's default (the paper's: 200, 400 for CPPN in colour)
   std::string classes;         ///< e.g. "0-9" or "1,7,42"; empty: every class
+  std::string shard;           ///< "I/N": the I-th of N contiguous parts of the classes; empty: all
   uint64_t seed = 1;
   std::string out;                      ///< run directory; empty: runs/<date>-<encoding>-s<seed>
   bool force = false;                   ///< write into a non-empty --out
@@ -50,6 +51,7 @@ void for_each_setting(RunConfig& c, Visitor&& visit) {
   visit("population", c.population,
         "initial genomes and offspring per generation (0: the paper's, 200; 400 for CPPN on colour models)");
   visit("classes", c.classes, "target classes, e.g. 0-9 or 1,7,42 (empty: all)");
+  visit("shard", c.shard, "I/N: run only the I-th of N contiguous parts of the classes (fool merge joins them)");
   visit("seed", c.seed, "random seed");
   visit("out", c.out, "run directory (empty: runs/<time>-<encoding>-s<seed>)");
   visit("force", c.force, "write into a non-empty --out");

@@ -11,6 +11,7 @@
 
 #include "fool/run/progress.h"
 #include "fool/search/search.h"
+#include "fool/util/enum_names.h"
 
 namespace fool {
 
@@ -23,6 +24,20 @@ struct StopRules {
 };
 
 enum class StopReason { kGenerations, kTargetConfidence, kMaxEvaluations, kMaxForwardEquivalents, kSignal };
+
+/// The names summary.json's "stop_reason" uses.
+template <>
+struct EnumNames<StopReason> {
+  static const std::vector<std::pair<StopReason, std::string>>& list() {
+    static const std::vector<std::pair<StopReason, std::string>> names = {
+        {StopReason::kGenerations, "generations"},
+        {StopReason::kTargetConfidence, "target-confidence"},
+        {StopReason::kMaxEvaluations, "max-evaluations"},
+        {StopReason::kMaxForwardEquivalents, "max-forward-equivalents"},
+        {StopReason::kSignal, "signal"}};
+    return names;
+  }
+};
 
 class Reporter {
  public:
