@@ -29,6 +29,7 @@ struct SweepOptions {
 
 int sweep(const SweepOptions& o) {
   if (o.out.empty()) throw Error(ErrorKind::kUsage, "fool sweep needs --out DIR, the sweep's directory.");
+  if (o.jobs < 1) throw Error(ErrorKind::kUsage, "--jobs must be >= 1.");
   if (o.threads < 0) throw Error(ErrorKind::kUsage, "--threads must be >= 0 (0: the CPUs shared between the jobs).");
   if (o.task >= 0 || o.status) {
     const SweepPlan plan = read_plan(o.out);

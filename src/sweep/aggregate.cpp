@@ -128,8 +128,8 @@ std::string sweep_table_csv(const SweepTable& t) {
   std::ostringstream csv;
   for (const auto& axis : t.axes) csv << csv_field(axis) << ",";
   csv << "cells,finished";
-  for (const char* figure : {"median_confidence", "classes_at_least_0.99", "evaluations_to_target",
-                             "evaluations_per_second"}) {
+  for (const char* figure :
+       {"median_confidence", "classes_at_least_0.99", "evaluations_to_target", "evaluations_per_second"}) {
     for (const char* stat : {"median", "min", "max"}) csv << "," << figure << "_" << stat;
   }
   csv << ",reached_target,target\n";
@@ -157,8 +157,8 @@ std::string sweep_table_markdown(const SweepTable& t) {
     for (char c : r.name) name += c == '|' ? std::string("\\|") : std::string(1, c);
     md << "| " << name << " | " << r.finished << " of " << r.cells << " | "
        << markdown_spread(r.median_confidence, "%.4f") << " | " << markdown_spread(r.classes_at_least_099, "%.0f")
-       << " | " << markdown_spread(r.evaluations_to_target, "%.0f") << " | " << r.reached_target << " of "
-       << r.finished << " | " << markdown_spread(r.evaluations_per_second, "%.0f") << " |\n";
+       << " | " << markdown_spread(r.evaluations_to_target, "%.0f") << " | " << r.reached_target << " of " << r.finished
+       << " | " << markdown_spread(r.evaluations_per_second, "%.0f") << " |\n";
   }
   md << "\nEach figure: the median over the cell's seeds, with [min, max] over the seeds beside it.\n";
   return md.str();

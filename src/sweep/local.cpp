@@ -101,8 +101,8 @@ int run_sweep_locally(const SweepPlan& plan, const LocalSweepOptions& options, c
     }
   }
   const int64_t total = static_cast<int64_t>(plan.cells.size());
-  spdlog::info("sweep {}: {} cells, {} finished, {} to run, {} at a time with {} threads each ({} CPUs: {})",
-               plan.path, total, finished, queue.size(), options.jobs, threads, cpus.cpus, cpus.limit);
+  spdlog::info("sweep {}: {} cells, {} finished, {} to run, {} at a time with {} threads each ({} CPUs: {})", plan.path,
+               total, finished, queue.size(), options.jobs, threads, cpus.cpus, cpus.limit);
   const std::string logs = (fs::path(plan.path) / "logs").string();
   make_own_directory(logs);
 

@@ -48,8 +48,8 @@ std::vector<std::string> expand_run_inputs(const std::vector<std::string>& input
     for (const auto& cell : plan.cells) {
       const CellState state = cell_state(plan, cell);
       if (state != CellState::kFinished) {
-        throw Error(ErrorKind::kIo, "cell " + cell.name + " of the sweep '" + input + "' is " +
-                                        cell_state_name(state) + ". Fix: finish the sweep first (run the same fool "
+        throw Error(ErrorKind::kIo, "cell " + cell.name + " of the sweep '" + input + "' is " + cell_state_name(state) +
+                                        ". Fix: finish the sweep first (run the same fool "
                                         "sweep command again), or merge its finished cells by name.");
       }
       runs.push_back((fs::path(input) / cell.dir).string());
@@ -79,8 +79,15 @@ MergeResult merge_runs(const MergeOptions& o) {
   // the first run given.
   std::map<int64_t, Candidate> best;
   for (std::size_t r = 0; r < runs.size(); ++r) {
+    // summary.json holds the confidences at full precision, archive.csv rounded: the summary's.
+    std::map<int64_t, const ClassResult*> precise;
+    for (const auto& c : runs[r].summary.classes) precise[c.index] = &c;
     for (std::size_t i = 0; i < runs[r].archive.size(); ++i) {
-      const ClassResult& c = runs[r].archive[i];
+      ClassResult c = runs[r].archive[i];
+      if (const auto it = precise.find(c.index); it != precise.end()) {
+        c.confidence = it->second->confidence;
+        c.generation = it->second->generation;
+      }
       auto it = best.find(c.index);
       if (it == best.end()) {
         best.emplace(c.index, Candidate{r, c, runs[r].elite_images[i]});
@@ -108,8 +115,7 @@ MergeResult merge_runs(const MergeOptions& o) {
     if (!images.empty() && image.sizes() != images.front().sizes()) {
       throw Error(ErrorKind::kUsage, "'" + candidate.image + "' is " + std::to_string(image.size(2)) + "x" +
                                          std::to_string(image.size(1)) + " with " + std::to_string(image.size(0)) +
-                                         " channels, unlike '" + first_image +
-                                         "'. Fix: merge runs of one image size.");
+                                         " channels, unlike '" + first_image + "'. Fix: merge runs of one image size.");
     }
     if (images.empty()) first_image = candidate.image;
     images.push_back(image);
@@ -173,8 +179,9 @@ MergeResult merge_runs(const MergeOptions& o) {
   out.write_elites(table, "elites");
   out.write_archive_csv(table);
   const RunSummary& s = first.summary;
-  const nlohmann::json identity = {{"model", s.model},   {"model_sha256", s.model_sha256}, {"search", s.search},
-                                   {"encoding", s.encoding}, {"seed", s.seed},                 {"device", s.device}};
+  const nlohmann::json identity = {{"model", s.model},   {"model_sha256", s.model_sha256},
+                                   {"search", s.search}, {"encoding", s.encoding},
+                                   {"seed", s.seed},     {"device", s.device}};
   nlohmann::json summary = make_summary(table, identity, record);
   summary["stop_reason"] = "merged";
   for (std::size_t i = 0; i < summary["classes"].size(); ++i) {

@@ -184,8 +184,9 @@ std::string submit_sweep_to_slurm(const SweepPlan& plan, const SlurmOptions& o, 
   }
   for (const auto& option : o.extra) {
     if (option.rfind("--", 0) != 0 || option.find_first_of("\n\r") != std::string::npos) {
-      throw Error(ErrorKind::kUsage, "--slurm-option '" + option + "' is not one sbatch option. Fix: e.g. "
-                                                                   "--slurm-option=--account=myproject.");
+      throw Error(ErrorKind::kUsage, "--slurm-option '" + option +
+                                         "' is not one sbatch option. Fix: e.g. "
+                                         "--slurm-option=--account=myproject.");
     }
   }
   std::vector<int64_t> indices;
@@ -206,8 +207,10 @@ std::string submit_sweep_to_slurm(const SweepPlan& plan, const SlurmOptions& o, 
   ProgramResult result;
   result = run_program({o.sbatch, "--parsable", script}, kSubmitTimeoutSeconds);
   if (result.code == 127) {
-    throw Error(ErrorKind::kIo, "'" + o.sbatch + "' was not found. Fix: run on a machine with Slurm's sbatch, or "
-                                                 "submit " + script + " there yourself.");
+    throw Error(ErrorKind::kIo, "'" + o.sbatch +
+                                    "' was not found. Fix: run on a machine with Slurm's sbatch, or "
+                                    "submit " +
+                                    script + " there yourself.");
   }
   if (result.code != 0) {
     throw Error(ErrorKind::kIo, o.sbatch + " refused " + script + " (exit " + std::to_string(result.code) +

@@ -27,8 +27,8 @@ Error spec_error(const std::string& source, const std::string& what) {
 std::string value_name(const nlohmann::ordered_json& value) {
   std::string text = value.is_string() ? value.get<std::string>() : value.dump();
   for (char& c : text) {
-    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                       c == '+' || c == '-';
+    const bool plain =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '+' || c == '-';
     if (!plain) c = '_';
   }
   if (text.size() > kMaxValueNameChars) text = text.substr(text.size() - kMaxValueNameChars);
@@ -87,8 +87,8 @@ SweepPlan plan_sweep(const std::string& spec_text, const std::string& source, co
       throw spec_error(source, "\"" + item.key() + "\" is both a setting and a grid axis. Fix: keep one.");
     }
     if (!item.value().is_array() || item.value().empty()) {
-      throw spec_error(source, "grid \"" + item.key() + "\" is not a non-empty list. Fix: e.g. \"" + item.key() +
-                                   "\": [1, 2, 3].");
+      throw spec_error(
+          source, "grid \"" + item.key() + "\" is not a non-empty list. Fix: e.g. \"" + item.key() + "\": [1, 2, 3].");
     }
     const auto n = static_cast<int64_t>(item.value().size());
     if (n > kMaxSweepCells / total) {

@@ -56,3 +56,31 @@ TEST(ParseClasses, GarbageIsRejected) {
 
 }  // namespace
 }  // namespace fool
+
+namespace fool {
+namespace {
+
+TEST(Shard, PartsCoverEveryClassOnceAndDifferByAtMostOne) {
+  std::vector<int64_t> classes(10);
+  for (int64_t i = 0; i < 10; ++i) classes[static_cast<std::size_t>(i)] = i * 3;
+  std::vector<int64_t> joined;
+  for (int64_t i = 1; i <= 4; ++i) {
+    const auto part = shard_classes(classes, parse_shard(std::to_string(i) + "/4"));
+    EXPECT_GE(part.size(), 2u);
+    EXPECT_LE(part.size(), 3u);
+    joined.insert(joined.end(), part.begin(), part.end());
+  }
+  EXPECT_EQ(joined, classes);
+  EXPECT_EQ(shard_classes(classes, parse_shard("")), classes);
+  EXPECT_EQ(shard_classes(classes, parse_shard("1/1")), classes);
+}
+
+TEST(Shard, BadTextAndEmptyPartsAreUsageErrors) {
+  for (const char* text : {"0/4", "5/4", "1/0", "a/b", "1/", "/2", "1-2", "1/2/3", "-1/2", "1/1000000", " 1/2"}) {
+    EXPECT_THROW(parse_shard(text), Error) << text;
+  }
+  EXPECT_THROW(shard_classes({1, 2}, parse_shard("1/3")), Error) << "3 shards of 2 classes: the first is empty";
+}
+
+}  // namespace
+}  // namespace fool

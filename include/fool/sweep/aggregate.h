@@ -20,11 +20,11 @@ struct Spread {
 };
 
 struct SweepRow {
-  std::string name;                    ///< "encoding=cppn, model=..." (or "all")
-  std::vector<std::string> values;     ///< one per SweepTable::axes
+  std::string name;                 ///< "encoding=cppn, model=..." (or "all")
+  std::vector<std::string> values;  ///< one per SweepTable::axes
   int64_t cells = 0, finished = 0;
   Spread median_confidence, classes_at_least_099, evaluations_to_target, evaluations_per_second;
-  int64_t reached_target = 0;          ///< finished seeds whose every class reached the target
+  int64_t reached_target = 0;                           ///< finished seeds whose every class reached the target
   std::vector<double> curve_evaluations, curve_median;  ///< median over seeds, row by row of progress.csv
 };
 

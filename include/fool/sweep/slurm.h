@@ -13,12 +13,12 @@
 namespace fool {
 
 struct SlurmOptions {
-  int64_t max_parallel = 0;    ///< the array's %N: tasks running at once (0: Slurm's choice)
-  int64_t time_minutes = 0;    ///< --time per task (0: the partition's default)
-  std::string partition;       ///< --partition (empty: the default)
-  int64_t cpus_per_task = 1;   ///< --cpus-per-task; the cell's --threads 0 uses them all
-  int64_t gpus_per_task = 0;   ///< --gpus-per-task (0: none)
-  int64_t signal_seconds = 120;  ///< --signal=B:USR1@N: checkpoint and requeue N s before the limit
+  int64_t max_parallel = 0;        ///< the array's %N: tasks running at once (0: Slurm's choice)
+  int64_t time_minutes = 0;        ///< --time per task (0: the partition's default)
+  std::string partition;           ///< --partition (empty: the default)
+  int64_t cpus_per_task = 1;       ///< --cpus-per-task; the cell's --threads 0 uses them all
+  int64_t gpus_per_task = 0;       ///< --gpus-per-task (0: none)
+  int64_t signal_seconds = 120;    ///< --signal=B:USR1@N: checkpoint and requeue N s before the limit
   std::vector<std::string> extra;  ///< more sbatch options, each "--name=value"
   std::string sbatch = "sbatch";   ///< the submitting program
 };

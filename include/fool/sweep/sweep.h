@@ -20,22 +20,22 @@
 
 namespace fool {
 
-constexpr const char* kSweepFile = "sweep.json";      ///< the plan, in the sweep directory
-constexpr const char* kSweepSpecFile = "spec.json";   ///< the spec as given, for Slurm tasks
+constexpr const char* kSweepFile = "sweep.json";     ///< the plan, in the sweep directory
+constexpr const char* kSweepSpecFile = "spec.json";  ///< the spec as given, for Slurm tasks
 constexpr int64_t kMaxSweepCells = 100000;
 
 struct SweepCell {
   int64_t index = 0;
-  std::string name;                          ///< "0003_encoding-cppn_seed-1": unique, a file name
-  std::string dir;                           ///< "cells/<name>", relative to the sweep directory
-  nlohmann::ordered_json grid;               ///< this cell's value of each grid axis
-  nlohmann::json settings;                   ///< every setting of the cell (settings_to_json), "out" empty
+  std::string name;             ///< "0003_encoding-cppn_seed-1": unique, a file name
+  std::string dir;              ///< "cells/<name>", relative to the sweep directory
+  nlohmann::ordered_json grid;  ///< this cell's value of each grid axis
+  nlohmann::json settings;      ///< every setting of the cell (settings_to_json), "out" empty
 };
 
 struct SweepPlan {
-  std::string path;                          ///< the sweep directory
-  nlohmann::ordered_json spec;               ///< the spec as parsed
-  std::vector<std::string> axes;             ///< grid axes in spec order
+  std::string path;               ///< the sweep directory
+  nlohmann::ordered_json spec;    ///< the spec as parsed
+  std::vector<std::string> axes;  ///< grid axes in spec order
   std::vector<SweepCell> cells;
 };
 

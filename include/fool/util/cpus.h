@@ -10,8 +10,8 @@
 namespace fool {
 
 struct CpuAllowance {
-  int cpus = 1;        ///< at least 1
-  std::string limit;   ///< what set it: "affinity", "cgroup cpu.max", "SLURM_CPUS_PER_TASK", ...
+  int cpus = 1;       ///< at least 1
+  std::string limit;  ///< what set it: "affinity", "cgroup cpu.max", "SLURM_CPUS_PER_TASK", ...
 };
 
 /// The CPUs this process may use now (read from the system and the environment).
