@@ -6,6 +6,7 @@
 
 #include "fool/model/classes.h"
 #include "fool/model/precision.h"
+#include "fool/search/emitters.h"
 #include "fool/search/search.h"
 #include "fool/util/error.h"
 #include "fool/util/utf8.h"
@@ -49,6 +50,14 @@ void validate(const RunConfig& c) {
   require(e.mutation_eta >= 0 && std::isfinite(e.mutation_eta), "mutation-eta", "must be a number >= 0");
   require(e.halve_every >= 0, "halve-every", "must be >= 0 (0: never)");
   require(e.crossover_rate >= 0 && e.crossover_rate <= 1, "crossover-rate", "must be in [0,1]");
+  const auto& s = c.search_options;
+  if (c.search == "map-elites") parse_emitters(s.emitter, c.encoding);  // throws naming a bad one
+  require(s.gaussian_sigma > 0 && std::isfinite(s.gaussian_sigma), "gaussian-sigma", "must be a number > 0");
+  require(s.isoline_sigma >= 0 && std::isfinite(s.isoline_sigma), "isoline-sigma", "must be a number >= 0");
+  require(s.line_sigma >= 0 && std::isfinite(s.line_sigma), "line-sigma", "must be a number >= 0");
+  require(s.cma_sigma > 0 && std::isfinite(s.cma_sigma), "cma-sigma", "must be a number > 0");
+  require(s.cma_resolution >= 0 && s.cma_resolution <= 4096, "cma-resolution", "must be in [0, 4096] (0: every pixel)");
+  require(s.cma_mae_alpha >= 0 && s.cma_mae_alpha <= 1, "cma-mae-alpha", "must be in [0,1]");
   require(e.crossover_eta >= 0 && std::isfinite(e.crossover_eta), "crossover-eta", "must be a number >= 0");
 }
 

@@ -76,6 +76,16 @@ void for_each_setting(RunConfig& c, Visitor&& visit) {
   visit("color-space", e.color_space, "CPPN colour outputs: hls (original code) or hsv (paper's text)");
   visit("coordinates", e.coordinates, "CPPN x,y inputs: normalized [-1,1] or pixels (original code)");
   visit("activations", e.activations, "CPPN activation set, comma-separated");
+  visit("emitter", s.emitter,
+        "map-elites: where offspring come from, a comma list: polynomial (the paper's), gaussian, iso-line, cma-me, "
+        "cma-mae (the last four: direct encoding)");
+  visit("gaussian-sigma", s.gaussian_sigma, "gaussian emitter: standard deviation per gene");
+  visit("isoline-sigma", s.isoline_sigma, "iso-line emitter: isotropic standard deviation");
+  visit("line-sigma", s.line_sigma, "iso-line emitter: standard deviation along the line between two elites");
+  visit("cma-sigma", s.cma_sigma, "cma-me/cma-mae: initial step size");
+  visit("cma-resolution", s.cma_resolution,
+        "cma-me/cma-mae: search perturbations on a coarse grid of this side, upsampled (0: every pixel)");
+  visit("cma-mae-alpha", s.cma_mae_alpha, "cma-mae: threshold learning rate (0: never restart)");
   visit("ascent-start", s.ascent_start, "ascent: start at the centre plus tiny noise (mean-plus) or uniform noise");
   visit("ascent-centre", s.ascent_centre, "ascent: the image's centre value in [0,1] (the original's mean image)");
   visit("ascent-decay", s.ascent_decay, "ascent: L2 decay towards the centre after each step (0: none)");

@@ -1,10 +1,14 @@
 #pragma once
 // MAP-Elites with one cell per class (PAPER.md §1.2), as batched tensor operations. ask(0) is a
-// random population (§1.1); every later ask() draws `population` parents uniformly over the cells
-// (the pool has one entry per cell) and mutates each once (§1.3, §1.4); with --crossover other
-// than none it draws population/2 pairs, crosses each into two children through the encoding and
-// mutates those, as the original did (docs/reproduction-audit.md). tell() lets a child take every
-// cell whose class probability it strictly beats.
+// random population (§1.1); every later ask() shares the population between the emitters of
+// --emitter (fool/search/emitters.h; the default, the paper's polynomial mutation, draws parents
+// uniformly over the cells and mutates each once, §1.3, §1.4, with --crossover SBX pairs first,
+// as the original did: docs/reproduction-audit.md). tell() lets a child take every cell whose
+// class probability it strictly beats, then shows each emitter its offspring's probabilities.
+#include <memory>
+#include <vector>
+
+#include "fool/search/emitters.h"
 #include "fool/search/search.h"
 
 namespace fool {
@@ -15,6 +19,15 @@ class MapElites : public Search {
   std::string name() const override { return "map-elites"; }
   GenomeBatch ask(int64_t generation) override;
   int64_t tell(const GenomeBatch& genomes, const at::Tensor& probabilities, int64_t generation) override;
+  int64_t next_evaluations() const override { return evaluations_; }
+  SearchState state() const override;
+  void restore_state(const SearchState& state) override;
+
+ private:
+  std::vector<std::unique_ptr<Emitter>> emitters_;
+  std::vector<int64_t> shares_;   ///< each emitter's share of the population
+  std::vector<int64_t> batches_;  ///< the offspring each gives for it
+  int64_t evaluations_ = 0;       ///< offspring per generation after generation 0
 };
 
 }  // namespace fool

@@ -54,6 +54,13 @@ struct SearchOptions {
   double ascent_abs_benefit_percentile = 0;  ///< zero the pixels whose |benefit| is below this percentile
   bool ascent_project =
       false;  ///< drop gradient components that push clipped pixels out of [0,1] (not in the original)
+  std::string emitter = "polynomial";  ///< MAP-Elites' emitters, a comma list (fool/search/emitters.h)
+  double gaussian_sigma = 0.1;         ///< gaussian: the mutation's standard deviation per gene
+  double isoline_sigma = 0.01;         ///< iso-line: isotropic standard deviation
+  double line_sigma = 0.2;             ///< iso-line: standard deviation along the line between two elites
+  double cma_sigma = 0.3;              ///< cma-me, cma-mae: initial step size
+  int64_t cma_resolution = 7;          ///< cma-me, cma-mae: search a coarse grid of this side (0: every pixel)
+  double cma_mae_alpha = 0.01;         ///< cma-mae: threshold learning rate (0: never restart)
 };
 
 /// What every search is built from. The scorer (and its model) and the encoding must outlive it.
