@@ -2,7 +2,7 @@
 # selftest.sh: proves that the local Slurm of local_cluster.sh runs, requeues and signals jobs the
 # way fool's sweeps rely on, and prints what it measured.
 #
-#   tests/slurm/selftest.sh [STATE_DIR]     # about 2-3 minutes; as root (installs slurm-wlm)
+#   tests/slurm/selftest.sh [STATE_DIR]     # about 65 s; as root (installs slurm-wlm)
 #
 # STATE_DIR (default: a new /tmp/fool-slurm-selftest.XXXXXX, removed when every check passes)
 # holds the cluster and the jobs' files. Exit 0: every check passed; 1: a check failed; 77: Slurm
