@@ -8,5 +8,5 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 start=$SECONDS
 scripts/setup.sh
 scripts/prepare_models.sh
-ctest --test-dir build --output-on-failure "$@"
+ctest --test-dir build --output-on-failure -j2 "$@"
 echo "test: passed in $((SECONDS - start)) s"

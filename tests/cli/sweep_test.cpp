@@ -65,11 +65,11 @@ TEST(Sweep, KilledWithSigkillAndRunAgainGivesTheSameTableAsUninterrupted) {
   // SIGKILL to the sweep and every cell it runs (its process group) once three cells have
   // finished and another has checkpointed: finished, interrupted and pending cells are left.
   const std::string out = tmp / "killed";
-  const std::string command =
-      "setsid " + std::string(FOOL_BINARY) + " sweep " + shell_quote(tmp / "spec.json") + " --out " +
-      shell_quote(out) + " --jobs 2 >/dev/null 2>&1 & pid=$!; " +
-      "until [ \"$(ls " + shell_quote(out) + "/cells/*/summary.json 2>/dev/null | wc -l)\" -ge 3 ]; do sleep 0.05; done; " +
-      "/bin/kill -KILL -- -$pid; wait $pid";
+  const std::string command = "setsid " + std::string(FOOL_BINARY) + " sweep " + shell_quote(tmp / "spec.json") +
+                              " --out " + shell_quote(out) + " --jobs 2 >/dev/null 2>&1 & pid=$!; " +
+                              "until [ \"$(ls " + shell_quote(out) +
+                              "/cells/*/summary.json 2>/dev/null | wc -l)\" -ge 3 ]; do sleep 0.05; done; " +
+                              "/bin/kill -KILL -- -$pid; wait $pid";
   std::system(command.c_str());
   const auto status = run_fool({"sweep", "--out", out, "--status"});
   ASSERT_EQ(status.exit_code, 0) << status.describe();
@@ -200,9 +200,9 @@ TEST(Sweep, SlurmGetsOneArrayOfTheUnfinishedCellsAndItsTaskRunsACell) {
   ASSERT_EQ(task.exit_code, 0) << task.describe();
   EXPECT_TRUE(fs::exists(tmp / "sw/cells/001_seed-2/summary.json"));
 
-  const auto r = run_fool({"sweep", tmp / "spec.json", "--out", tmp / "sw", "--slurm", "--slurm-sbatch",
-                           tmp / "sbatch", "--slurm-max-parallel", "2", "--slurm-time", "30", "--slurm-partition",
-                           "debug", "--slurm-cpus-per-task", "2", "--slurm-option=--account=lab"});
+  const auto r = run_fool({"sweep", tmp / "spec.json", "--out", tmp / "sw", "--slurm", "--slurm-sbatch", tmp / "sbatch",
+                           "--slurm-max-parallel", "2", "--slurm-time", "30", "--slurm-partition", "debug",
+                           "--slurm-cpus-per-task", "2", "--slurm-option=--account=lab"});
   ASSERT_EQ(r.exit_code, 0) << r.describe();
   EXPECT_EQ(r.out, "4242\n");
   const std::string script = read_text(tmp / "submitted.sbatch");
@@ -228,14 +228,12 @@ TEST(Sweep, SlurmGetsOneArrayOfTheUnfinishedCellsAndItsTaskRunsACell) {
 
 TEST(Sweep, ThreadsZeroMeansTheCpusThisProcessMayUse) {
   TempDir tmp;
-  const std::string command = "taskset -c 0 " + std::string(FOOL_BINARY) +
-                              " run --generations 2 --threads 0 --out " + shell_quote(tmp / "one") +
-                              " >/dev/null 2>&1";
+  const std::string command = "taskset -c 0 " + std::string(FOOL_BINARY) + " run --generations 2 --threads 0 --out " +
+                              shell_quote(tmp / "one") + " >/dev/null 2>&1";
   ASSERT_EQ(std::system(command.c_str()), 0);
   EXPECT_EQ(read_json(tmp / "one/config.json").at("threads"), 1) << "one CPU in the affinity mask";
   const std::string slurm = "SLURM_CPUS_PER_TASK=1 " + std::string(FOOL_BINARY) +
-                            " run --generations 2 --threads 0 --out " + shell_quote(tmp / "slurm") +
-                            " >/dev/null 2>&1";
+                            " run --generations 2 --threads 0 --out " + shell_quote(tmp / "slurm") + " >/dev/null 2>&1";
   ASSERT_EQ(std::system(slurm.c_str()), 0);
   EXPECT_EQ(read_json(tmp / "slurm/config.json").at("threads"), 1) << "SLURM_CPUS_PER_TASK=1";
 }
@@ -280,38 +278,76 @@ const BadSweepCase kBadSweeps[] = {
     {"not_json", "seeds = 1, 2", {"sweep", "{tmp}/spec.json", "--out", "{tmp}/o"}, kUsage, "not valid JSON"},
     {"not_an_object", "[1, 2]", {"sweep", "{tmp}/spec.json", "--out", "{tmp}/o"}, kUsage, "not a JSON object"},
     {"unknown_key", R"({"grids": {}})", {"sweep", "{tmp}/spec.json", "--out", "{tmp}/o"}, kUsage, "\"grids\""},
-    {"unknown_setting", R"({"grid": {"seeds": [1]}})", {"sweep", "{tmp}/spec.json", "--out", "{tmp}/o"}, kUsage,
+    {"unknown_setting",
+     R"({"grid": {"seeds": [1]}})",
+     {"sweep", "{tmp}/spec.json", "--out", "{tmp}/o"},
+     kUsage,
      "\"seeds\""},
-    {"out_in_settings", R"({"settings": {"out": "x"}})", {"sweep", "{tmp}/spec.json", "--out", "{tmp}/o"}, kUsage,
+    {"out_in_settings",
+     R"({"settings": {"out": "x"}})",
+     {"sweep", "{tmp}/spec.json", "--out", "{tmp}/o"},
+     kUsage,
      "\"out\" belongs to the sweep"},
-    {"empty_axis", R"({"grid": {"seed": []}})", {"sweep", "{tmp}/spec.json", "--out", "{tmp}/o"}, kUsage,
+    {"empty_axis",
+     R"({"grid": {"seed": []}})",
+     {"sweep", "{tmp}/spec.json", "--out", "{tmp}/o"},
+     kUsage,
      "non-empty list"},
-    {"axis_not_a_list", R"({"grid": {"seed": 3}})", {"sweep", "{tmp}/spec.json", "--out", "{tmp}/o"}, kUsage,
+    {"axis_not_a_list",
+     R"({"grid": {"seed": 3}})",
+     {"sweep", "{tmp}/spec.json", "--out", "{tmp}/o"},
+     kUsage,
      "non-empty list"},
-    {"both_setting_and_axis", R"({"settings": {"seed": 1}, "grid": {"seed": [2]}})",
-     {"sweep", "{tmp}/spec.json", "--out", "{tmp}/o"}, kUsage, "both a setting and a grid axis"},
-    {"wrong_type_in_a_cell", R"({"grid": {"seed": [1, 2.5]}})", {"sweep", "{tmp}/spec.json", "--out", "{tmp}/o"},
-     kUsage, "cell 001_seed-2.5"},
-    {"bad_value_in_a_cell", R"({"grid": {"generations": [5, 0]}})", {"sweep", "{tmp}/spec.json", "--out", "{tmp}/o"},
-     kUsage, "--generations must be >= 1"},
-    {"bad_shard", R"({"grid": {"shard": ["1/2", "3/2"]}})", {"sweep", "{tmp}/spec.json", "--out", "{tmp}/o"}, kUsage,
+    {"both_setting_and_axis",
+     R"({"settings": {"seed": 1}, "grid": {"seed": [2]}})",
+     {"sweep", "{tmp}/spec.json", "--out", "{tmp}/o"},
+     kUsage,
+     "both a setting and a grid axis"},
+    {"wrong_type_in_a_cell",
+     R"({"grid": {"seed": [1, 2.5]}})",
+     {"sweep", "{tmp}/spec.json", "--out", "{tmp}/o"},
+     kUsage,
+     "cell 001_seed-2.5"},
+    {"bad_value_in_a_cell",
+     R"({"grid": {"generations": [5, 0]}})",
+     {"sweep", "{tmp}/spec.json", "--out", "{tmp}/o"},
+     kUsage,
+     "--generations must be >= 1"},
+    {"bad_shard",
+     R"({"grid": {"shard": ["1/2", "3/2"]}})",
+     {"sweep", "{tmp}/spec.json", "--out", "{tmp}/o"},
+     kUsage,
      "--shard '3/2'"},
     {"too_many_cells",
      R"({"grid": {"seed": [1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50], "generations": [1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50], "population": [1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50]}})",
-     {"sweep", "{tmp}/spec.json", "--out", "{tmp}/o"}, kUsage, "more than 100000 cells"},
+     {"sweep", "{tmp}/spec.json", "--out", "{tmp}/o"},
+     kUsage,
+     "more than 100000 cells"},
     {"spec_too_large", "", {"sweep", "{tmp}/big.json", "--out", "{tmp}/o"}, kIo, "big.json"},
     {"spec_missing", "", {"sweep", "{tmp}/none.json", "--out", "{tmp}/o"}, kIo, "none.json"},
-    {"out_is_a_file", R"({"grid": {"seed": [1]}})", {"sweep", "{tmp}/spec.json", "--out", "{tmp}/plain_file"}, kIo,
+    {"out_is_a_file",
+     R"({"grid": {"seed": [1]}})",
+     {"sweep", "{tmp}/spec.json", "--out", "{tmp}/plain_file"},
+     kIo,
      "not a directory"},
-    {"out_not_empty", R"({"grid": {"seed": [1]}})", {"sweep", "{tmp}/spec.json", "--out", "{tmp}/not_empty"}, kIo,
+    {"out_not_empty",
+     R"({"grid": {"seed": [1]}})",
+     {"sweep", "{tmp}/spec.json", "--out", "{tmp}/not_empty"},
+     kIo,
      "is not empty"},
-    {"another_spec_planned", R"({"grid": {"seed": [1]}})", {"sweep", "{tmp}/spec.json", "--out", "{tmp}/planned"},
-     kIo, "another spec"},
+    {"another_spec_planned",
+     R"({"grid": {"seed": [1]}})",
+     {"sweep", "{tmp}/spec.json", "--out", "{tmp}/planned"},
+     kIo,
+     "another spec"},
     {"task_out_of_range", "", {"sweep", "--out", "{tmp}/planned", "--task", "1"}, kUsage, "has 1 cells"},
     {"task_without_plan", "", {"sweep", "--out", "{tmp}/not_empty", "--task", "0"}, kIo, "no sweep.json"},
     {"damaged_plan", "", {"sweep", "--out", "{tmp}/damaged", "--task", "0"}, kIo, "sweep.json"},
-    {"negative_jobs", R"({"grid": {"seed": [1]}})", {"sweep", "{tmp}/spec.json", "--out", "{tmp}/o2", "--jobs", "0"},
-     kUsage, "--jobs"},
+    {"negative_jobs",
+     R"({"grid": {"seed": [1]}})",
+     {"sweep", "{tmp}/spec.json", "--out", "{tmp}/o2", "--jobs", "0"},
+     kUsage,
+     "--jobs"},
     {"merge_unfinished_sweep", "", {"merge", "{tmp}/o", "{tmp}/planned"}, kIo, "pending"},
     {"merge_not_a_run", "", {"merge", "{tmp}/o", "{tmp}/not_empty"}, kIo, "not_empty"},
 };

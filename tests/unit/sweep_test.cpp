@@ -28,8 +28,8 @@ TEST(SweepPlan, CellsAreTheGridsProductWithTheFirstAxisSlowest) {
 }
 
 TEST(SweepPlan, NamesAreFileNamesWhateverTheValues) {
-  const auto plan = plan_sweep(R"({"grid": {"model": ["../models/a b/lenet.pt", ""], "shard": ["1/2", "2/2"]}})",
-                               "spec", "s");
+  const auto plan =
+      plan_sweep(R"({"grid": {"model": ["../models/a b/lenet.pt", ""], "shard": ["1/2", "2/2"]}})", "spec", "s");
   for (const auto& cell : plan.cells) {
     EXPECT_EQ(cell.name.find('/'), std::string::npos) << cell.name;
     EXPECT_EQ(cell.name.find(' '), std::string::npos) << cell.name;
