@@ -11,7 +11,7 @@ MapElites::MapElites(const SearchContext& context) : Search(context) {
     emitters_.push_back(make_emitter(names[static_cast<std::size_t>(i)], context));
     // An equal share each, the remainder to the first ones.
     shares_.push_back(context.population / count + (i < context.population % count ? 1 : 0));
-    batches_.push_back(emitters_.back()->batch(shares_.back()));
+    batches_.push_back(emitters_.back()->prepare(shares_.back()));
     evaluations_ += batches_.back();
   }
   if (evaluations_ <= 0) {

@@ -32,8 +32,10 @@ class Emitter {
  public:
   virtual ~Emitter() = default;
   virtual std::string name() const = 0;
-  /// Offspring it gives when its share of the population is `share` (the same every generation).
-  virtual int64_t batch(int64_t share) const { return share; }
+  /// Called once, before the first ask(), with its share of the population (the same every
+  /// generation); returns the offspring it gives for it. Throws fool::Error (kUsage) when the
+  /// share is too small.
+  virtual int64_t prepare(int64_t share) { return share; }
   /// Its offspring for `generation` > 0, from the archive as it stands.
   virtual GenomeBatch ask(const Archive& archive, int64_t share, at::Generator& gen, int64_t generation) = 0;
   /// After the archive took the whole generation: its offspring's probabilities of the target
