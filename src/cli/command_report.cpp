@@ -159,12 +159,14 @@ int report_sweep(const ReportOptions& o) {
   make_directories(out);
   write_file_atomic((fs::path(out) / "sweep.csv").string(), sweep_table_csv(table));
   write_line_plot(sweep_plot(table), (fs::path(out) / "sweep.png").string());
+  write_line_plot(sweep_classes_plot(table), (fs::path(out) / "sweep_classes.png").string());
   std::ostringstream md;
   md << "# fool report: sweep " << plan.path << "\n\n" << plan.cells.size() << " cells; grid: ";
   for (std::size_t i = 0; i < plan.axes.size(); ++i) md << (i ? " x " : "") << plan.axes[i];
   md << "\n\n"
      << sweep_table_markdown(table) << "\nThe same figures in [sweep.csv](sweep.csv).\n\n"
-     << "![median elite confidence against evaluations, median over seeds](sweep.png)\n";
+     << "![median elite confidence against evaluations, median over seeds](sweep.png)\n\n"
+     << "![classes at or above 0.99 against evaluations, median over seeds](sweep_classes.png)\n";
   const std::string report_file = (fs::path(out) / "report.md").string();
   write_file_atomic(report_file, md.str());
   std::printf("%s\n", report_file.c_str());

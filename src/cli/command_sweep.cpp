@@ -64,7 +64,9 @@ int sweep(const SweepOptions& o) {
     return 0;
   }
   install_signal_handlers();
-  return run_sweep_locally(plan, {o.jobs, o.threads, own_executable()}, &g_stop_signal);
+  // The cells run this very binary: /proc/self/exe names its inode, which a rebuild of fool during
+  // the sweep does not replace (a path would then name the new binary, or nothing).
+  return run_sweep_locally(plan, {o.jobs, o.threads, "/proc/self/exe"}, &g_stop_signal);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "fool/io/csv.h"
+#include "fool/io/files.h"
 #include "fool/io/run_reader.h"
 #include "fool/util/statistics.h"
 
@@ -32,8 +33,14 @@ Spread spread(const std::vector<double>& values) {
   return s;
 }
 
-std::string axis_value_text(const nlohmann::ordered_json& value) {
-  return value.is_string() ? value.get<std::string>() : value.dump();
+/// A grid value as a row name shows it: a path by its file name without extension (the model
+/// `models/converted/lenet_ethereon.pt` is `lenet_ethereon`), the empty model as `bundled`.
+std::string axis_value_text(const std::string& axis, const nlohmann::ordered_json& value) {
+  if (!value.is_string()) return value.dump();
+  const std::string text = value.get<std::string>();
+  if (axis == "model" && text.empty()) return "bundled";
+  if (text.find('/') != std::string::npos && !fs::path(text).stem().empty()) return fs::path(text).stem().string();
+  return text;
 }
 
 std::string number(double value, const char* pattern) {
@@ -49,6 +56,26 @@ std::string markdown_spread(const Spread& s, const char* pattern) {
   return show(s.median) + " [" + show(s.min) + ", " + show(s.max) + "]";
 }
 
+/// milestones.csv's first_0.99 column: the generation each class's elite first reached 0.99 (-1:
+/// never); empty when the file is missing or not in that form (runs from before it existed).
+std::vector<int64_t> first_at_099(const std::string& path) {
+  std::vector<int64_t> out;
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) return out;
+  try {
+    const auto rows = parse_csv(read_file(path, 64 << 20));
+    if (rows.empty() || rows[0].size() < 4 || rows[0][3] != "first_0.99") return {};
+    for (std::size_t r = 1; r < rows.size(); ++r) {
+      const auto value = rows[r].size() > 3 ? csv_integer(rows[r][3]) : std::nullopt;
+      if (!value) return {};
+      out.push_back(*value);
+    }
+  } catch (const std::exception&) {
+    return {};
+  }
+  return out;
+}
+
 }  // namespace
 
 SweepTable aggregate_sweep(const SweepPlan& plan, double target) {
@@ -61,18 +88,20 @@ SweepTable aggregate_sweep(const SweepPlan& plan, double target) {
     SweepRow row;
     std::vector<double> median, classes, to_target, rate;
     std::vector<std::vector<ProgressRecord>> curves;
+    std::vector<std::vector<int64_t>> first_099;  ///< per finished cell, per class (-1: never); empty: unknown
   };
   std::vector<Acc> rows;
   std::map<std::string, std::size_t> by_name;
   for (const auto& cell : plan.cells) {
     std::vector<std::string> values;
-    std::string name;
+    std::string name, key;  // rows are told apart by the values themselves, shown by short names
     for (const auto& axis : table.axes) {
-      values.push_back(axis_value_text(cell.grid.at(axis)));
+      values.push_back(axis_value_text(axis, cell.grid.at(axis)));
       name += (name.empty() ? "" : ", ") + axis + "=" + values.back();
+      key += cell.grid.at(axis).dump() + "\n";
     }
     if (name.empty()) name = "all";
-    auto [it, inserted] = by_name.emplace(name, rows.size());
+    auto [it, inserted] = by_name.emplace(key, rows.size());
     if (inserted) {
       rows.emplace_back();
       rows.back().row.name = name;
@@ -99,6 +128,8 @@ SweepTable aggregate_sweep(const SweepPlan& plan, double target) {
     acc.to_target.push_back(reached);
     acc.rate.push_back(s.evaluations_per_second);
     acc.curves.push_back(run.progress);
+    acc.first_099.push_back(first_at_099((fs::path(plan.path) / cell.dir / "milestones.csv").string()));
+    acc.row.classes = static_cast<int64_t>(s.classes.size());
   }
   for (auto& acc : rows) {
     SweepRow& row = acc.row;
@@ -117,6 +148,18 @@ SweepTable aggregate_sweep(const SweepPlan& plan, double target) {
         }
         row.curve_evaluations.push_back(median(evaluations));
         row.curve_median.push_back(median(medians));
+      }
+      const bool known =
+          std::all_of(acc.first_099.begin(), acc.first_099.end(), [](const auto& f) { return !f.empty(); });
+      for (std::size_t i = 0; i < length && known; ++i) {
+        std::vector<double> counts;
+        for (std::size_t c = 0; c < acc.curves.size(); ++c) {
+          const int64_t generation = acc.curves[c][i].generation;
+          double count = 0;
+          for (int64_t first : acc.first_099[c]) count += (first >= 0 && first <= generation) ? 1 : 0;
+          counts.push_back(count);
+        }
+        row.curve_classes.push_back(median(counts));
       }
     }
     table.rows.push_back(std::move(row));
@@ -162,6 +205,21 @@ std::string sweep_table_markdown(const SweepTable& t) {
   }
   md << "\nEach figure: the median over the cell's seeds, with [min, max] over the seeds beside it.\n";
   return md.str();
+}
+
+LinePlot sweep_classes_plot(const SweepTable& t) {
+  LinePlot plot;
+  plot.title = "Classes >= 0.99 (median over seeds)";
+  plot.x_label = "evaluations";
+  plot.y_label = "classes >= 0.99";
+  double classes = 1;
+  for (const auto& r : t.rows) {
+    if (r.curve_classes.empty()) continue;
+    classes = std::max(classes, static_cast<double>(r.classes));
+    plot.series.push_back({r.name, r.curve_evaluations, r.curve_classes, -1});
+  }
+  plot.y_max = classes;
+  return plot;
 }
 
 LinePlot sweep_plot(const SweepTable& t) {

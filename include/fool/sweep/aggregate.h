@@ -26,6 +26,8 @@ struct SweepRow {
   Spread median_confidence, classes_at_least_099, evaluations_to_target, evaluations_per_second;
   int64_t reached_target = 0;                           ///< finished seeds whose every class reached the target
   std::vector<double> curve_evaluations, curve_median;  ///< median over seeds, row by row of progress.csv
+  std::vector<double> curve_classes;  ///< classes >= 0.99 at each of those rows (milestones.csv), median over seeds
+  int64_t classes = 0;                ///< target classes of its runs
 };
 
 struct SweepTable {
@@ -44,5 +46,8 @@ std::string sweep_table_csv(const SweepTable& table);
 std::string sweep_table_markdown(const SweepTable& table);
 /// Median confidence against evaluations, a series per row.
 LinePlot sweep_plot(const SweepTable& table);
+/// Classes >= 0.99 against evaluations, a series per row (the QD coverage curve, with class
+/// confidence as the quality).
+LinePlot sweep_classes_plot(const SweepTable& table);
 
 }  // namespace fool

@@ -11,9 +11,9 @@
 namespace fool {
 
 struct LocalSweepOptions {
-  int jobs = 1;            ///< cells at a time
-  int threads = 0;         ///< threads per cell where the spec sets none; 0: the CPUs / jobs
-  std::string executable;  ///< the fool binary to start for each cell
+  int jobs = 1;                               ///< cells at a time
+  int threads = 0;                            ///< threads per cell where the spec sets none; 0: the CPUs / jobs
+  std::string executable = "/proc/self/exe";  ///< the fool binary to start for each cell (default: this one)
 };
 
 /// Runs every cell of `plan` that is not finished. Returns 0 when every cell has finished, 128 +
