@@ -14,8 +14,11 @@ namespace fool {
 namespace {
 
 // matplotlib's tab10, as BGR.
-const cv::Scalar kPalette[] = {{180, 119, 31}, {14, 127, 255},  {44, 160, 44},   {40, 39, 214},  {189, 103, 148},
-                               {75, 86, 140},  {194, 119, 227}, {127, 127, 127}, {34, 189, 188}, {207, 190, 23}};
+// tab20 in BGR: the ten tab10 colours, then their light companions, so up to 20 series differ.
+const cv::Scalar kPalette[] = {{180, 119, 31},  {14, 127, 255},  {44, 160, 44},   {40, 39, 214},   {189, 103, 148},
+                               {75, 86, 140},   {194, 119, 227}, {127, 127, 127}, {34, 189, 188},  {207, 190, 23},
+                               {232, 199, 174}, {120, 187, 255}, {138, 223, 152}, {150, 152, 255}, {213, 176, 197},
+                               {148, 156, 196}, {210, 182, 247}, {199, 199, 199}, {141, 219, 219}, {229, 218, 158}};
 constexpr int kPaletteSize = sizeof kPalette / sizeof kPalette[0];
 constexpr int kFont = cv::FONT_HERSHEY_SIMPLEX;
 const cv::Scalar kInk(30, 30, 30);
