@@ -52,7 +52,9 @@ Example (a CNN trained on MNIST normalised with mean 0.1307 and std 0.3081):
   /usr/bin/python3 scripts/export_model.py --module tiny_cnn.py:TinyCNN --weights tiny.pt \
       --input-shape 1,28,28 --mean 0.1307 --std 0.3081 --labels digits.txt --out tiny.pt
 
---weights is read with torch.load, which unpickles: export only files you trust.
+With --module, --weights is read with torch's restricted unpickler (weights_only=True: tensors,
+numbers, strings, lists and dicts; no code runs). Without --module a whole pickled module is
+unpickled, which runs code from the file: export only such files that you trust.
 """
 
 import argparse
@@ -419,13 +421,17 @@ def is_torchscript_archive(path):
         return False
 
 
-def load_weights_file(path):
-    """Whatever --weights holds: a ScriptModule, an nn.Module or a dict."""
+def load_weights_file(path, tensors_only=False):
+    """Whatever --weights holds: a ScriptModule, an nn.Module or a dict. With `tensors_only` (a
+    state_dict for --module), through torch's restricted unpickler (weights_only=True), which
+    runs no code from the file."""
     import torch
 
     try:
         if is_torchscript_archive(path):
             return torch.jit.load(path, map_location="cpu")
+        if tensors_only:
+            return torch.load(path, map_location="cpu", weights_only=True)
         if os.getcwd() not in sys.path:
             sys.path.append(os.getcwd())  # where a pickled module's class may be importable from
         return torch.load(path, map_location="cpu")
@@ -509,7 +515,7 @@ def build_module(args):
         net, kwargs = construct(cls, args.kwargs)
         if not isinstance(net, torch.nn.Module):
             raise model_error(f"{cls.__name__}() is not an nn.Module", "give the network's class")
-        count = load_state(net, state_dict_of(load_weights_file(args.weights), args.weights),
+        count = load_state(net, state_dict_of(load_weights_file(args.weights, tensors_only=True), args.weights),
                            args.weights, cls.__name__)
         source = {"module": f"{os.path.basename(path)}:{cls.__name__}", "kwargs": kwargs}
         what = f"{cls.__name__} from {path} with {count} tensors from {args.weights}"
