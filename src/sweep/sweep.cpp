@@ -48,6 +48,31 @@ nlohmann::ordered_json plan_json(const SweepPlan& plan) {
   return {{"format", 1}, {"spec", plan.spec}, {"axes", plan.axes}, {"cells", cells}};
 }
 
+/// The file settings of a spec ("model", "labels") as absolute paths where they name an existing
+/// file relative to the working directory, so that every cell, a task on another node of the
+/// cluster or a rerun from another folder, reads the same file. Idempotent.
+void resolve_file_paths(nlohmann::ordered_json& spec) {
+  const auto resolve = [](nlohmann::ordered_json& value) {
+    if (!value.is_string()) return;
+    const std::string text = value.get<std::string>();
+    std::error_code ec;
+    if (text.empty() || fs::path(text).is_absolute() || !fs::exists(text, ec)) return;
+    value = fs::absolute(text, ec).lexically_normal().string();
+  };
+  for (const char* part : {"settings", "grid"}) {
+    if (!spec.contains(part) || !spec[part].is_object()) continue;
+    for (const char* key : {"model", "labels"}) {
+      if (!spec[part].contains(key)) continue;
+      auto& value = spec[part][key];
+      if (value.is_array()) {
+        for (auto& v : value) resolve(v);
+      } else {
+        resolve(value);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 SweepPlan plan_sweep(const std::string& spec_text, const std::string& source, const std::string& dir) {
@@ -58,6 +83,7 @@ SweepPlan plan_sweep(const std::string& spec_text, const std::string& source, co
   } catch (const nlohmann::json::exception& e) {
     throw spec_error(source, std::string("not valid JSON (") + e.what() + ").");
   }
+  if (plan.spec.is_object()) resolve_file_paths(plan.spec);
   const auto& spec = plan.spec;
   if (!spec.is_object()) {
     throw spec_error(source, "not a JSON object. Fix: {\"settings\": {...}, \"grid\": {\"seed\": [1, 2, 3]}}.");

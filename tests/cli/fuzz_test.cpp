@@ -105,8 +105,6 @@ class Mutator {
   std::string json(const std::string& text) {
     auto j = nlohmann::json::parse(text, nullptr, false);
     if (j.is_discarded() || pick(4) == 0) return bytes(text);
-    std::vector<nlohmann::json*> slots;
-    collect(j, slots);
     static const std::vector<nlohmann::json> extremes = {nullptr,
                                                          -1,
                                                          0,
@@ -128,7 +126,10 @@ class Mutator {
                                                          std::string(5000, 'x'),
                                                          nlohmann::json::array({1, 2, 3})};
     const int edits = 1 + pick(3);
-    for (int e = 0; e < edits && !slots.empty(); ++e) {
+    for (int e = 0; e < edits; ++e) {
+      // Collected again after every edit: replacing an object or array frees the values inside.
+      std::vector<nlohmann::json*> slots;
+      collect(j, slots);
       *slots[static_cast<std::size_t>(pick(static_cast<int>(slots.size())))] =
           extremes[static_cast<std::size_t>(pick(static_cast<int>(extremes.size())))];
     }
@@ -262,6 +263,31 @@ TEST_F(Fuzz, ConfigFiles) {
                        "run", false)];
   }
   summarise("config", exits);
+}
+
+TEST_F(Fuzz, SweepSpecs) {
+  Mutator m(seed_ * 1000 + 5);
+  const std::string spec = R"({"settings": {"generations": 2, "population": 10, "threads": 1, "classes": "0-4"},)"
+                           R"( "grid": {"encoding": ["direct", "cppn"], "seed": [1, 2], "shard": ["1/2", "2/2"]}})";
+  std::map<int, int> exits;
+  for (int i = 0; i < cases_; ++i) {
+    // Planned and written as a Slurm array, not run: the spec's reading is what is fuzzed.
+    ++exits[check_case("sweep", i, {{"spec.json", m.json(spec)}}, {},
+                       {"sweep", "spec.json", "--out", "sw", "--slurm", "--slurm-no-submit"}, "sw", false)];
+  }
+  summarise("sweep", exits);
+}
+
+TEST_F(Fuzz, MergedRuns) {
+  Mutator m(seed_ * 1000 + 6);
+  const auto summary = read_text(*pristine_ / "cppn/summary.json");
+  std::map<int, int> exits;
+  for (int i = 0; i < cases_; ++i) {
+    // A run whose summary.json was damaged, merged with itself: the merge reads, never writes it.
+    ++exits[check_case("merge", i, {{"cppn/summary.json", m.json(summary)}}, {"cppn"},
+                       {"merge", "merged", "cppn", "cppn"}, "merged", true)];
+  }
+  summarise("merge", exits);
 }
 
 TEST_F(Fuzz, GenomeFiles) {

@@ -29,7 +29,8 @@ const std::vector<std::string> kSummaryFields = {"classes",
                                                  "model_sha256",
                                                  "search",
                                                  "seconds",
-                                                 "seed"};
+                                                 "seed",
+                                                 "stop_reason"};
 
 /// Median as torch.quantile(…, 0.5) takes it: the mean of the two middle values for an even count.
 double median(std::vector<double> v) {
@@ -103,6 +104,7 @@ TEST(FoolRun, WritesEveryOutputOfTheRunDirectory) {
   const auto summary = read_json(out + "/summary.json");
   EXPECT_EQ(sorted_keys(summary), kSummaryFields);
   EXPECT_EQ(summary.at("model"), "bundled:lenet_mnist");
+  EXPECT_EQ(summary.at("stop_reason"), "generations");
   EXPECT_EQ(summary.at("model_sha256"), bundled_sha);
   EXPECT_EQ(summary.at("encoding"), "direct");
   EXPECT_EQ(summary.at("search"), "map-elites");

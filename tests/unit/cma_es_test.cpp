@@ -34,9 +34,8 @@ TEST(SepCmaEs, SphereConvergesAtCmaEsRate) {
     std::vector<int64_t> runs;
     for (uint64_t seed = 1; seed <= 3; ++seed) runs.push_back(evaluations_to_1e_8(n, 1, seed));
     std::sort(runs.begin(), runs.end());
-    std::printf("sep-CMA-ES sphere n=%lld: evaluations to 1e-8, seeds 1-3: %lld %lld %lld\n",
-                static_cast<long long>(n), static_cast<long long>(runs[0]), static_cast<long long>(runs[1]),
-                static_cast<long long>(runs[2]));
+    std::printf("sep-CMA-ES sphere n=%lld: evaluations to 1e-8, seeds 1-3: %lld %lld %lld\n", static_cast<long long>(n),
+                static_cast<long long>(runs[0]), static_cast<long long>(runs[1]), static_cast<long long>(runs[2]));
     ASSERT_GT(runs[0], 0) << "did not converge in n=" << n;
     // Linear convergence at about 0.1-0.2 lambda/n per generation: ~1,500 for n=10.
     EXPECT_LT(runs[1], 250 * n) << "n=" << n;

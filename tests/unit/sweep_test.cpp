@@ -4,8 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "fool/sweep/slurm.h"
 #include "fool/util/error.h"
+#include "support/test_support.h"
 
 namespace fool {
 namespace {
@@ -36,6 +39,21 @@ TEST(SweepPlan, NamesAreFileNamesWhateverTheValues) {
   }
   EXPECT_EQ(plan.cells[0].name, "000_model-.._models_a_b_lenet.pt_shard-1_2");
   EXPECT_EQ(plan.cells[2].name, "002_model-__shard-1_2");
+}
+
+TEST(SweepPlan, ModelPathsThatExistBecomeAbsolute) {
+  const auto cwd = std::filesystem::current_path();
+  test::TempDir tmp;
+  std::filesystem::create_directories(tmp / "models");
+  test::write_text(tmp / "models/a.pt", "x");
+  std::filesystem::current_path(tmp.path());
+  const auto plan =
+      plan_sweep(R"({"settings": {"labels": "none.txt"}, "grid": {"model": ["models/a.pt", ""]}})", "spec", "s");
+  std::filesystem::current_path(cwd);
+  EXPECT_EQ(plan.spec["grid"]["model"][0], tmp / "models/a.pt");
+  EXPECT_EQ(plan.spec["grid"]["model"][1], "") << "the bundled model stays";
+  EXPECT_EQ(plan.spec["settings"]["labels"], "none.txt") << "a file that does not exist is left as written";
+  EXPECT_EQ(cell_config(plan, plan.cells[0]).model.file, tmp / "models/a.pt");
 }
 
 TEST(SweepPlan, NoGridIsOneCell) {

@@ -40,8 +40,9 @@ struct SweepPlan {
 };
 
 /// Parses a spec (JSON text) into a plan for the sweep directory `dir`: every cell's settings
-/// type-checked and validated (fool/run/run_config.h validate) before anything runs. Throws
-/// fool::Error (kUsage) naming `source`, the key or cell and the fix.
+/// type-checked and validated (fool/run/run_config.h validate) before anything runs; "model" and
+/// "labels" paths that exist relative to the working directory become absolute (the plan's spec
+/// holds them so). Throws fool::Error (kUsage) naming `source`, the key or cell and the fix.
 SweepPlan plan_sweep(const std::string& spec_text, const std::string& source, const std::string& dir);
 
 /// Writes the plan into its directory (creating it: sweep.json, spec.json, cells/), or checks
