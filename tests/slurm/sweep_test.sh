@@ -14,7 +14,8 @@
 #   4. waits (at most FOOL_SWEEP_WAIT seconds, 600) until the array has left the queue;
 #   5. checks that every task COMPLETED, task 1 ran twice (Restarts=1), and that every cell's
 #      summary.json (classes: index, confidence, generation; evaluations) equals the reference's
-#      exactly, with stop_reason "generations"; fool report writes sweep.csv (WORK/slurm/report/).
+#      exactly, with stop_reason "generations"; fool report writes sweep.csv (WORK/slurm/report/);
+#      fool merge of the Slurm sweep equals fool merge of the reference, elite for elite.
 # With FOOL_SWEEP_TIME_LIMIT=1 it also runs one longer cell (FOOL_SWEEP_LIMIT_GENERATIONS, 1000:
 # about 45 s of work here) with --slurm-time 1 --slurm-signal-seconds 20: USR1 before the limit
 # makes the task checkpoint and requeue itself until the cell is done; its summary must equal the
@@ -37,8 +38,9 @@
 # The helpers are called through check and wait_until, which shellcheck cannot follow:
 # shellcheck disable=SC2317
 set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/slurm/lib.sh
-source "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+source "$here/lib.sh"
 
 is_job_id() { [[ $1 =~ ^[0-9]+$ ]]; }
 
@@ -128,6 +130,20 @@ def table(path):
 a, b = table(sys.argv[1]), table(sys.argv[2])
 if a != b:
     print(f"sweep.csv differs: {a} != {b}", file=sys.stderr)
+sys.exit(a != b)
+EOF
+}
+
+# Two merged sweeps hold the same elites: per class index, confidence, generation and seed.
+same_merge() {
+  "$python" - "$1" "$2" <<'EOF'
+import json, sys
+def classes(path):
+    s = json.load(open(path + "/summary.json"))
+    return [(c["index"], c["confidence"], c["generation"], c["seed"]) for c in s["classes"]]
+a, b = classes(sys.argv[1]), classes(sys.argv[2])
+if a != b:
+    print(f"merges differ: {a} != {b}", file=sys.stderr)
 sys.exit(a != b)
 EOF
 }
@@ -243,6 +259,16 @@ ref_csv=$work/ref/report/sweep.csv
 check "fool report writes sweep.csv (a header and rows) in DIR/report or DIR" \
   test "$({ wc -l <"$csv"; } 2>/dev/null || echo 0)" -ge 2
 check "sweep.csv equals the reference's but for the speed columns" same_csv "$ref_csv" "$csv"
+
+# The merge of the Slurm sweep (per class the best elite over its four seeds) equals the merge of
+# the reference, and every merged elite is its cell's (pixels and all: bench/check_merge.py).
+rc=0
+timeout 300 "$fool" merge "$work/slurm-merged" "$work/slurm" >"$work/merge.log" 2>&1 || rc=$?
+timeout 300 "$fool" merge "$work/ref-merged" "$work/ref" >>"$work/merge.log" 2>&1 || rc=$?
+check "fool merge exits 0 on both sweeps" test "$rc" = 0
+check "the merged Slurm sweep equals the merged reference" same_merge "$work/ref-merged" "$work/slurm-merged"
+check "every merged elite is the best of the cells (bench/check_merge.py)" \
+  "$python" "$here/../../bench/check_merge.py" "$work/slurm-merged" "$work/slurm"
 
 # ---- 6. optional: a time limit, survived by the --signal/USR1 self-requeue ------------------------
 if [[ ${FOOL_SWEEP_TIME_LIMIT:-0} == 1 ]]; then
