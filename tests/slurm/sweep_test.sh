@@ -167,7 +167,7 @@ work=$(cd "$2" && pwd -P)
 # Only what this test made before; never an arbitrary folder's content. A cluster left running
 # by an interrupted earlier run is stopped first (by its pid files).
 if [[ -d $work/cluster/pids ]]; then "$slurm_dir/local_cluster.sh" stop "$work/cluster" >&2 || true; fi
-rm -rf "$work"/{ref,slurm,ref-limit,slurm-limit,cluster} "$work"/{spec,spec-limit}.json
+rm -rf "$work"/{ref,slurm,ref-merged,slurm-merged,ref-limit,slurm-limit,cluster} "$work"/{spec,spec-limit}.json
 cluster_up "$work/cluster"
 
 cat >"$work/spec.json" <<EOF
