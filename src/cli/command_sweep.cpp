@@ -5,7 +5,6 @@
 #include <memory>
 
 #include "cli/common.h"
-#include "fool/io/files.h"
 #include "fool/sweep/local.h"
 #include "fool/sweep/slurm.h"
 #include "fool/sweep/sweep.h"
@@ -13,8 +12,6 @@
 
 namespace fool::cli {
 namespace {
-
-constexpr std::size_t kMaxSpecBytes = 1 << 20;
 
 struct SweepOptions {
   std::string spec, out;
@@ -34,7 +31,7 @@ int sweep(const SweepOptions& o) {
   if (o.task >= 0 || o.status) {
     const SweepPlan plan = read_plan(o.out);
     if (!o.spec.empty()) {
-      const SweepPlan given = plan_sweep(read_file(o.spec, kMaxSpecBytes), o.spec, o.out);
+      const SweepPlan given = plan_sweep_file(o.spec, o.out);
       if (given.spec.dump() != plan.spec.dump()) {
         throw Error(ErrorKind::kUsage, "'" + o.spec + "' is not the spec of the sweep in '" + o.out +
                                            "'. Fix: give that sweep's spec, or leave SPEC out.");
@@ -42,7 +39,7 @@ int sweep(const SweepOptions& o) {
     }
     if (o.status) {
       for (const auto& cell : plan.cells) {
-        std::printf("%lld\t%s\t%s\n", static_cast<long long>(cell.index), cell_state_name(cell_state(plan, cell)),
+        std::printf("%lld\t%s\t%s\n", static_cast<long long>(cell.index), enum_name(cell_state(plan, cell)).c_str(),
                     cell.dir.c_str());
       }
       return 0;
@@ -56,7 +53,7 @@ int sweep(const SweepOptions& o) {
     return run_cell(plan, plan.cells[static_cast<std::size_t>(o.task)], o.threads, &g_stop_signal);
   }
   if (o.spec.empty()) throw Error(ErrorKind::kUsage, "fool sweep needs SPEC, the grid file (see fool sweep --help).");
-  const SweepPlan plan = plan_sweep(read_file(o.spec, kMaxSpecBytes), o.spec, o.out);
+  const SweepPlan plan = plan_sweep_file(o.spec, o.out);
   write_or_check_plan(plan);
   if (o.slurm) {
     const std::string id = submit_sweep_to_slurm(plan, o.slurm_options, !o.slurm_no_submit);

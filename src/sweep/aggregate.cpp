@@ -25,11 +25,7 @@ Spread spread(const std::vector<double>& values) {
   if (values.empty()) return s;
   s.min = *std::min_element(values.begin(), values.end());
   s.max = *std::max_element(values.begin(), values.end());
-  // The median of values that may hold +infinity (a seed that never reached the target).
-  std::vector<double> sorted = values;
-  std::sort(sorted.begin(), sorted.end());
-  const std::size_t n = sorted.size();
-  s.median = n % 2 == 1 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+  s.median = median(values);  // +infinity (never reached) sorts last, so a median can be infinite
   return s;
 }
 

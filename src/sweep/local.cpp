@@ -118,8 +118,8 @@ int run_sweep_locally(const SweepPlan& plan, const LocalSweepOptions& options, c
       const std::string log = (fs::path(logs) / (cell->name + ".log")).string();
       const pid_t pid = start_cell(options.executable, plan, *cell, threads, log);
       running[pid] = {cell, log, std::chrono::steady_clock::now()};
-      spdlog::info("cell {} {}: started ({}), log {}", cell->index, cell->name,
-                   cell_state_name(cell_state(plan, *cell)), log);
+      spdlog::info("cell {} {}: started ({}), log {}", cell->index, cell->name, enum_name(cell_state(plan, *cell)),
+                   log);
     }
     if (stopping() && !forwarded) {
       forwarded = true;

@@ -48,7 +48,7 @@ std::vector<std::string> expand_run_inputs(const std::vector<std::string>& input
     for (const auto& cell : plan.cells) {
       const CellState state = cell_state(plan, cell);
       if (state != CellState::kFinished) {
-        throw Error(ErrorKind::kIo, "cell " + cell.name + " of the sweep '" + input + "' is " + cell_state_name(state) +
+        throw Error(ErrorKind::kIo, "cell " + cell.name + " of the sweep '" + input + "' is " + enum_name(state) +
                                         ". Fix: finish the sweep first (run the same fool "
                                         "sweep command again), or merge its finished cells by name.");
       }

@@ -161,6 +161,10 @@ SweepPlan plan_sweep(const std::string& spec_text, const std::string& source, co
   return plan;
 }
 
+SweepPlan plan_sweep_file(const std::string& spec_path, const std::string& dir) {
+  return plan_sweep(read_file(spec_path, kMaxSpecBytes), spec_path, dir);
+}
+
 void write_or_check_plan(const SweepPlan& plan) {
   const fs::path dir(plan.path);
   const fs::path plan_file = dir / kSweepFile;
@@ -197,9 +201,7 @@ SweepPlan read_plan(const std::string& dir) {
   }
   // The spec is the plan: the cells are expanded from it again (and validated again), so a
   // sweep.json edited by hand cannot send a task to a cell the spec does not have.
-  const std::string spec_file = (fs::path(dir) / kSweepSpecFile).string();
-  const std::string text = read_file(spec_file, kMaxSpecBytes);
-  SweepPlan plan = plan_sweep(text, spec_file, dir);
+  SweepPlan plan = plan_sweep_file((fs::path(dir) / kSweepSpecFile).string(), dir);
   nlohmann::json written;
   try {
     written = nlohmann::json::parse(read_file(file, kMaxPlanBytes));
@@ -235,18 +237,6 @@ CellState cell_state(const SweepPlan& plan, const SweepCell& cell) {
     }
   }
   return checkpoint ? CellState::kInterrupted : CellState::kPending;
-}
-
-const char* cell_state_name(CellState state) {
-  switch (state) {
-    case CellState::kPending:
-      return "pending";
-    case CellState::kInterrupted:
-      return "interrupted";
-    case CellState::kFinished:
-      return "finished";
-  }
-  return "?";
 }
 
 int run_cell(const SweepPlan& plan, const SweepCell& cell, int threads, const std::atomic<int>* stop_signal) {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "fool/run/run_config.h"
+#include "fool/util/enum_names.h"
 
 namespace fool {
 
@@ -44,6 +45,8 @@ struct SweepPlan {
 /// "labels" paths that exist relative to the working directory become absolute (the plan's spec
 /// holds them so). Throws fool::Error (kUsage) naming `source`, the key or cell and the fix.
 SweepPlan plan_sweep(const std::string& spec_text, const std::string& source, const std::string& dir);
+/// plan_sweep of the spec file `spec_path`, read within its size limit (1 MiB; kIo beyond).
+SweepPlan plan_sweep_file(const std::string& spec_path, const std::string& dir);
 
 /// Writes the plan into its directory (creating it: sweep.json, spec.json, cells/), or checks
 /// that the directory already holds this same plan (a rerun). Throws fool::Error (kIo) when the
@@ -61,10 +64,17 @@ enum class CellState {
   kInterrupted,  ///< has a checkpoint but no final summary (killed, or stopped by a signal)
   kFinished,     ///< summary.json with a stop reason other than "signal"
 };
+template <>
+struct EnumNames<CellState> {
+  static const std::vector<std::pair<CellState, std::string>>& list() {
+    static const std::vector<std::pair<CellState, std::string>> names = {
+        {CellState::kPending, "pending"}, {CellState::kInterrupted, "interrupted"}, {CellState::kFinished, "finished"}};
+    return names;
+  }
+};
 
 /// What the cell's run directory shows now.
 CellState cell_state(const SweepPlan& plan, const SweepCell& cell);
-const char* cell_state_name(CellState state);
 
 /// Runs (kPending), resumes (kInterrupted) or skips (kFinished) one cell in this process.
 /// `threads` > 0 overrides the cell's --threads (0: the cell's own). Returns execute_run's code.
