@@ -28,6 +28,7 @@
 #include "fool/io/files.h"
 #include "fool/model/scoring.h"
 #include "fool/search/random.h"
+#include "fool/search/refine.h"
 #include "fool/search/search.h"
 #include "fool/util/error.h"
 #include "fool/util/statistics.h"
@@ -93,6 +94,7 @@ double peak_gpu_mib(const at::Device& device, bool reset) {
 struct Subject {
   std::unique_ptr<Encoding> encoding;
   std::unique_ptr<Search> search;
+  std::unique_ptr<Refiner> refiner;  ///< one --refine-steps step, for encodings with continuous genes
   int64_t generation = 0;
 };
 
@@ -167,6 +169,10 @@ int bench(const BenchOptions& o) {
     context.batch_size = o.batch_size * o.crops;  // images per forward: every crop of a generation at once
     context.generator = make_generator(device, o.seed);
     subject.search = make_search(o.search, context);
+    if (subject.encoding->differentiable()) {  // one gradient refinement step, for its cost
+      context.options.refine_steps = 1;
+      subject.refiner = std::make_unique<Refiner>(context);
+    }
     subject.search->step(0);
     subjects.push_back(std::move(subject));
   }
@@ -190,6 +196,13 @@ int bench(const BenchOptions& o) {
              throughput([&] { subject.search->step(++subject.generation); }, o.batch_size, o.seconds, device));
       const auto rates = split_phases(subject, o.seconds / 2, device);
       for (const char* phase : kPhases) record(name + "_" + phase, rates.at(phase));
+      if (subject.refiner) {
+        const auto& archive = subject.search->archive();
+        const auto children = archive.genomes().index_select(
+            at::arange(o.batch_size, archive.targets().options()).remainder(archive.cells()));
+        record(name + "_refine",
+               throughput([&] { subject.refiner->refine(children, archive); }, o.batch_size, o.seconds / 2, device));
+      }
     }
   }
 
@@ -241,9 +254,19 @@ int bench(const BenchOptions& o) {
       std::snprintf(text, sizeof text, "%.1f", percent);
       share = text;
     }
+    if (name.size() > 7 && name.compare(name.size() - 7, 7, "_refine") == 0) {
+      // What one refinement step of one child costs in forward passes (fool counts 3).
+      out["refine_step_forward_equivalents"][name.substr(0, name.size() - 7)] = forward / value;
+    }
     std::printf("%-16s %14.0f %10.3f %10s", name.c_str(), value, value / forward, share.c_str());
     if (gpu_memory) std::printf(" %14.0f", peak_mib[name]);
     std::printf("\n");
+  }
+  if (out.contains("refine_step_forward_equivalents")) {
+    for (const auto& [name, cost] : out["refine_step_forward_equivalents"].items()) {
+      std::printf("%s: one refinement step of a child costs %.2f forward passes here (runs count %lld)\n", name.c_str(),
+                  cost.get<double>(), static_cast<long long>(Refiner::kStepCost));
+    }
   }
   if (!o.json.empty())
     write_file_atomic(o.json, out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");

@@ -44,6 +44,23 @@ void activate_(Activation a, at::Tensor p) {
   }
 }
 
+/// activate_ without writing into `p`, for autograd: the same operations in the same order.
+at::Tensor activated(Activation a, const at::Tensor& p) {
+  switch (a) {
+    case Activation::kSine:
+      return p.sin();
+    case Activation::kSigmoid:
+      return p.mul(0.5).tanh();
+    case Activation::kGaussian:
+      return p.mul(p).neg().exp();
+    case Activation::kLinear:
+      return p.clamp(-3.0, 3.0).div(3.0);
+    case Activation::kTanh:
+      return p.mul(5.0).tanh();
+  }
+  return p;
+}
+
 /// How to render a batch of genomes. Rows: 0..3 the input planes, then the computed nodes.
 struct Plan {
   at::Tensor source;            ///< [D,R] long: value row of each node's d-th input (padding: bias row)
@@ -160,6 +177,39 @@ at::Tensor render_plan(const Plan& plan, const at::Tensor& planes, const std::ve
   return values.index_select(0, plan.outputs.view({-1})).abs_().clamp_(0.0, 1.0).view({n, o, pixels});
 }
 
+/// render_plan as a function of plan.weight that autograd can differentiate: each level's values
+/// are appended to the ones below it instead of written into one preallocated tensor.
+at::Tensor render_plan_differentiable(const Plan& plan, const at::Tensor& planes,
+                                      const std::vector<Activation>& activations) {
+  const int64_t pixels = planes.size(1);
+  const int64_t kinds = static_cast<int64_t>(activations.size());
+  at::Tensor values = planes;
+  int64_t row = 0;
+  for (int64_t level = 1; level < plan.levels; ++level) {
+    int64_t size = 0;
+    for (int64_t a = 0; a < kinds; ++a) size += plan.count[level * kinds + a];
+    if (size == 0) continue;
+    const int64_t width = plan.fan_in[level];
+    at::Tensor sum = at::zeros({size, pixels}, values.options());
+    for (int64_t d = 0; d < width; ++d) {
+      const auto inputs = values.index_select(0, plan.source[d].narrow(0, row, size));
+      const auto term = inputs * plan.weight[d].narrow(0, row, size).view({size, 1});
+      sum = d == 0 ? term : sum + term;
+    }
+    std::vector<at::Tensor> parts;
+    int64_t offset = 0;
+    for (int64_t a = 0; a < kinds; ++a) {
+      const int64_t count = plan.count[level * kinds + a];
+      if (count > 0) parts.push_back(activated(activations[static_cast<std::size_t>(a)], sum.narrow(0, offset, count)));
+      offset += count;
+    }
+    values = at::cat({values, at::cat(parts)});
+    row += size;
+  }
+  const int64_t n = plan.outputs.size(0), o = plan.outputs.size(1);
+  return values.index_select(0, plan.outputs.view({-1})).abs().clamp(0.0, 1.0).view({n, o, pixels});
+}
+
 }  // namespace
 
 at::Tensor CppnEncoding::input_planes(int64_t height, int64_t width, const at::Device& device) const {
@@ -198,6 +248,51 @@ at::Tensor CppnEncoding::render_outputs(const GenomeBatch& genomes, int64_t heig
         .copy_(render_plan(plan, planes, activations_).view({end - begin, outputs_, height, width}));
   }
   return result;
+}
+
+at::Tensor CppnEncoding::render_outputs_differentiable(const GenomeBatch& genomes, const at::Tensor& weight,
+                                                       int64_t height, int64_t width) const {
+  const int64_t pixels = height * width;
+  const auto& active = genomes["active"];
+  FOOL_CHECK(weight.dim() == 3 && weight.size(0) == active.size(0) && weight.size(1) == active.size(1) &&
+                 weight.size(2) == active.size(1),
+             "CPPN weights of the wrong shape for their genomes");
+  const auto planes = input_planes(height, width, active.device()).to(weight.scalar_type()).view({kCppnInputs, pixels});
+  const auto plan = make_plan(active, genomes["activation"], genomes["edge"], weight, outputs_,
+                              static_cast<int64_t>(activations_.size()));
+  return render_plan_differentiable(plan, planes, activations_).view({genomes.size(), outputs_, height, width});
+}
+
+at::Tensor CppnEncoding::continuous_genes(const GenomeBatch& genomes) const { return genomes["weight"].to(at::kFloat); }
+
+at::Tensor CppnEncoding::project_genes(const GenomeBatch& genomes, const at::Tensor& genes) const {
+  return genes.clamp(-kCppnWeightRange, kCppnWeightRange).mul(genomes["edge"]);
+}
+
+GenomeBatch CppnEncoding::with_continuous_genes(const GenomeBatch& genomes, const at::Tensor& genes) const {
+  auto out = genomes.clone();
+  out["weight"] = project_genes(genomes, genes.detach()).to(genomes["weight"].scalar_type()).contiguous();
+  return out;
+}
+
+at::Tensor CppnEncoding::render_differentiable(const GenomeBatch& genomes, const at::Tensor& genes, int64_t height,
+                                               int64_t width) const {
+  // The forward value is render() of the genomes with these weights, exactly; the gradient is that
+  // of the continuous colour image (before any rounding) with respect to the weights.
+  at::Tensor exact;
+  {
+    at::NoGradGuard no_grad;
+    exact = render(with_continuous_genes(genomes, genes), height, width);
+  }
+  const auto outputs = render_outputs_differentiable(genomes, genes, height, width);
+  at::Tensor smooth = outputs;
+  if (outputs_ == 3) {
+    // The hue byte × 2 degrees as a fraction of a turn: o·255·2/360, wrapped.
+    const auto hue = (outputs.select(1, 0) * (255.0 * 2.0 / 360.0)).remainder(1.0);
+    const auto planes = at::stack({hue, outputs.select(1, 1), outputs.select(1, 2)}, 1);
+    smooth = options_.color_space == ColorSpace::kHsv ? hsv_to_rgb(planes) : hls_to_rgb(planes);
+  }
+  return exact + (smooth - smooth.detach());
 }
 
 at::Tensor CppnEncoding::render(const GenomeBatch& genomes, int64_t height, int64_t width) const {

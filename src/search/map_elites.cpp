@@ -4,7 +4,7 @@
 
 namespace fool {
 
-MapElites::MapElites(const SearchContext& context) : Search(context) {
+MapElites::MapElites(const SearchContext& context) : Search(context), refiner_(context_) {
   const auto names = parse_emitters(context.options.emitter, context.encoding->name());
   const auto count = static_cast<int64_t>(names.size());
   for (int64_t i = 0; i < count; ++i) {
@@ -29,7 +29,12 @@ GenomeBatch MapElites::ask(int64_t generation) {
   for (std::size_t i = 0; i < emitters_.size(); ++i) {
     if (batches_[i] > 0) parts.push_back(emitters_[i]->ask(archive_, shares_[i], context_.generator, generation));
   }
-  return concat(parts);
+  auto children = concat(parts);
+  if (refiner_.steps() > 0) {
+    children = refiner_.refine(children, archive_);
+    extra_forward_equivalents_ += Refiner::kStepCost * refiner_.steps() * children.size();
+  }
+  return children;
 }
 
 int64_t MapElites::tell(const GenomeBatch& genomes, const at::Tensor& probabilities, int64_t generation) {

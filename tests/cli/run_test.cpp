@@ -7,6 +7,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <set>
 
+#include "fool/io/files.h"
 #include "fool/util/sha256.h"
 #include "support/cli_support.h"
 #include "support/test_support.h"
@@ -262,6 +263,27 @@ TEST(FoolRun, ClassesChooseTheCells) {
   EXPECT_EQ(archive[2][0], "3");
   EXPECT_EQ(archive[3][0], "6");
   EXPECT_EQ(files_in(out + "/elites", ".png").size(), 3u);
+}
+
+TEST(FoolRun, RefinedCppnElitesRenderToTheirPngsByteForByte) {
+  TempDir tmp;
+  const std::string out = tmp / "refined";
+  const auto r = run_fool({"run", "--encoding", "cppn", "--refine-steps", "2", "--generations", "4", "--population",
+                           "20", "--threads", "2", "--dump-every", "0", "--out", out});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  const auto summary = read_json(out + "/summary.json");
+  EXPECT_EQ(summary.at("evaluations").get<int64_t>(), 80);
+  EXPECT_EQ(summary.at("forward_equivalents").get<int64_t>(), 20 + 3 * 20 * (1 + 3 * 2));
+  EXPECT_EQ(read_json(out + "/config.json").at("settings").at("refine-steps").get<int64_t>(), 2);
+  const auto genomes = files_in(out + "/elites", ".json");
+  ASSERT_EQ(genomes.size(), 10u);
+  for (const auto& genome : genomes) {
+    const std::string png = (fs::path(out) / "elites" / genome).replace_extension(".png").string();
+    const auto render = run_fool({"render", out + "/elites/" + genome, "--out", tmp / "again.png"});
+    ASSERT_EQ(render.exit_code, 0) << render.describe();
+    EXPECT_EQ(read_file(tmp / "again.png"), read_file(png))
+        << genome << ": the written-back weights render another image";
+  }
 }
 
 TEST(FoolRun, ForceReplacesAPreviousRun) {

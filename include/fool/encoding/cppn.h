@@ -49,8 +49,22 @@ class CppnEncoding : public Encoding {
   using Encoding::render;
   at::Tensor render(const GenomeBatch& genomes, int64_t height, int64_t width) const override;
 
+  /// Refinement changes the weights of the existing connections (continuous_genes: "weight"
+  /// [N,M,M] float32), kept in [−10,10]; the topology and activations stay as they are.
+  bool differentiable() const override { return true; }
+  at::Tensor continuous_genes(const GenomeBatch& genomes) const override;
+  at::Tensor render_differentiable(const GenomeBatch& genomes, const at::Tensor& genes, int64_t height,
+                                   int64_t width) const override;
+  at::Tensor project_genes(const GenomeBatch& genomes, const at::Tensor& genes) const override;
+  GenomeBatch with_continuous_genes(const GenomeBatch& genomes, const at::Tensor& genes) const override;
+
   /// The raw outputs before colour conversion: [N,O,height,width], |o| clipped to [0,1].
   at::Tensor render_outputs(const GenomeBatch& genomes, int64_t height, int64_t width) const;
+  /// The same with `weight` [N,M,M] in place of the genomes' weights, as a function autograd can
+  /// differentiate (no in-place operations on values it needs); in the genomes' or `weight`'s
+  /// dtype (float64 for gradient checks). Its values equal render_outputs' for the same weights.
+  at::Tensor render_outputs_differentiable(const GenomeBatch& genomes, const at::Tensor& weight, int64_t height,
+                                           int64_t width) const;
   /// The four input planes [4,height,width] (x, y, d, bias) as the renderer sees them.
   at::Tensor input_planes(int64_t height, int64_t width, const at::Device& device) const;
 

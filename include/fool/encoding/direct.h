@@ -18,6 +18,13 @@ class DirectEncoding : public Encoding {
   using Encoding::render;
   /// Renders at the model's shape; other sizes resample the genome image (bilinear).
   at::Tensor render(const GenomeBatch& genomes, int64_t height, int64_t width) const override;
+  /// Refinement changes the pixels themselves, kept in [0,1].
+  bool differentiable() const override { return true; }
+  at::Tensor continuous_genes(const GenomeBatch& genomes) const override;
+  at::Tensor render_differentiable(const GenomeBatch& genomes, const at::Tensor& genes, int64_t height,
+                                   int64_t width) const override;
+  at::Tensor project_genes(const GenomeBatch& genomes, const at::Tensor& genes) const override;
+  GenomeBatch with_continuous_genes(const GenomeBatch& genomes, const at::Tensor& genes) const override;
   /// The mutation rate in force at `generation`.
   double rate_at(int64_t generation) const;
 };

@@ -89,6 +89,26 @@ class Encoding {
     return render(genomes, options_.shape.height, options_.shape.width);
   }
 
+  // Gradient refinement (--refine-steps, fool/search/refine.h). An encoding whose images are a
+  // differentiable function of some of its genes (direct: the pixels; CPPN: the connection
+  // weights, topology and activations fixed) exposes them as one float tensor.
+
+  /// True when the three functions below are implemented (default: false).
+  virtual bool differentiable() const { return false; }
+  /// The genes refinement changes, float32 [N,...]. Throws fool::Error (kUsage) by default.
+  virtual at::Tensor continuous_genes(const GenomeBatch& genomes) const;
+  /// The images of `genomes` with `genes` in place of their continuous genes, [N,C,height,width]:
+  /// the values are exactly render()'s 8-bit images, the gradient with respect to `genes` is that
+  /// of the continuous image before quantisation (a straight-through estimate). Throws fool::Error
+  /// (kUsage) by default.
+  virtual at::Tensor render_differentiable(const GenomeBatch& genomes, const at::Tensor& genes, int64_t height,
+                                           int64_t width) const;
+  /// `genes` moved into the encoding's range (direct [0,1], CPPN weights [−10,10], absent
+  /// connections 0). Throws fool::Error (kUsage) by default.
+  virtual at::Tensor project_genes(const GenomeBatch& genomes, const at::Tensor& genes) const;
+  /// `genomes` with `genes` (after project_genes) written back: a Lamarckian copy.
+  virtual GenomeBatch with_continuous_genes(const GenomeBatch& genomes, const at::Tensor& genes) const;
+
  protected:
   explicit Encoding(EncodingOptions options) : options_(std::move(options)) {}
   EncodingOptions options_;
@@ -108,5 +128,7 @@ int64_t default_population(const std::string& name, int64_t channels);
 /// 8-bit quantisation shared by every encoding: floor(|v|·255)/255 clipped to [0,1], as the
 /// original code's int(|g|·255) (PAPER.md §1.3).
 at::Tensor quantize_pixels(const at::Tensor& values);
+/// quantize_pixels(values) as the forward value, with the gradient of `values` (straight-through).
+at::Tensor quantize_pixels_straight_through(const at::Tensor& values);
 
 }  // namespace fool

@@ -86,6 +86,11 @@ void for_each_setting(RunConfig& c, Visitor&& visit) {
   visit("cma-resolution", s.cma_resolution,
         "cma-me/cma-mae: search perturbations on a coarse grid of this side, upsampled (0: every pixel)");
   visit("cma-mae-alpha", s.cma_mae_alpha, "cma-mae: threshold learning rate (0: never restart)");
+  visit("refine-steps", s.refine_steps,
+        "map-elites: gradient steps on each child's continuous genes (direct: pixels, CPPN: weights) before it is "
+        "scored, written back into the genome; each costs 3 forward equivalents per child (0: none)");
+  visit("refine-optimizer", s.refine_optimizer, "refinement: adam or sgd");
+  visit("refine-lr", s.refine_lr, "refinement: step size");
   visit("ascent-start", s.ascent_start, "ascent: start at the centre plus tiny noise (mean-plus) or uniform noise");
   visit("ascent-centre", s.ascent_centre, "ascent: the image's centre value in [0,1] (the original's mean image)");
   visit("ascent-decay", s.ascent_decay, "ascent: L2 decay towards the centre after each step (0: none)");

@@ -3,12 +3,14 @@
 // random population (§1.1); every later ask() shares the population between the emitters of
 // --emitter (fool/search/emitters.h; the default, the paper's polynomial mutation, draws parents
 // uniformly over the cells and mutates each once, §1.3, §1.4, with --crossover SBX pairs first,
-// as the original did: docs/reproduction-audit.md). tell() lets a child take every cell whose
+// as the original did: docs/reproduction-audit.md). With --refine-steps, the children then take
+// gradient steps (fool/search/refine.h) before they are scored. tell() lets a child take every cell whose
 // class probability it strictly beats, then shows each emitter its offspring's probabilities.
 #include <memory>
 #include <vector>
 
 #include "fool/search/emitters.h"
+#include "fool/search/refine.h"
 #include "fool/search/search.h"
 
 namespace fool {
@@ -20,10 +22,14 @@ class MapElites : public Search {
   GenomeBatch ask(int64_t generation) override;
   int64_t tell(const GenomeBatch& genomes, const at::Tensor& probabilities, int64_t generation) override;
   int64_t next_evaluations() const override { return evaluations_; }
+  int64_t next_forward_equivalents() const override {
+    return evaluations_ * (1 + Refiner::kStepCost * refiner_.steps());
+  }
   SearchState state() const override;
   void restore_state(const SearchState& state) override;
 
  private:
+  Refiner refiner_;
   std::vector<std::unique_ptr<Emitter>> emitters_;
   std::vector<int64_t> shares_;   ///< each emitter's share of the population
   std::vector<int64_t> batches_;  ///< the offspring each gives for it

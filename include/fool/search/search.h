@@ -38,6 +38,20 @@ struct EnumNames<AscentStart> {
   }
 };
 
+/// How --refine-steps moves the continuous genes (fool/search/refine.h).
+enum class RefineOptimizer {
+  kAdam,  ///< Adam (Kingma & Ba 2015), its moments fresh for every child
+  kSgd,   ///< plain gradient ascent, genes += lr * gradient
+};
+template <>
+struct EnumNames<RefineOptimizer> {
+  static const std::vector<std::pair<RefineOptimizer, std::string>>& list() {
+    static const std::vector<std::pair<RefineOptimizer, std::string>> names = {{RefineOptimizer::kAdam, "adam"},
+                                                                               {RefineOptimizer::kSgd, "sgd"}};
+    return names;
+  }
+};
+
 /// Settings every search may read; each search documents which ones it uses. Defaults are the
 /// original code's (caffe/ascent/find_fooling_image.py, PAPER.md §2.2).
 struct SearchOptions {
@@ -61,6 +75,9 @@ struct SearchOptions {
   double cma_sigma = 0.3;              ///< cma-me, cma-mae: initial step size
   int64_t cma_resolution = 7;          ///< cma-me, cma-mae: search a coarse grid of this side (0: every pixel)
   double cma_mae_alpha = 0.01;         ///< cma-mae: threshold learning rate (0: never restart)
+  int64_t refine_steps = 0;            ///< map-elites: gradient steps on each child before it is scored (0: none)
+  RefineOptimizer refine_optimizer = RefineOptimizer::kAdam;  ///< how refinement steps move the genes
+  double refine_lr = 0.1;                                     ///< its step size
 };
 
 /// What every search is built from. The scorer (and its model) and the encoding must outlive it.
