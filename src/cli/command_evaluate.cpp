@@ -15,8 +15,10 @@
 #include "cli/common.h"
 #include "fool/io/csv.h"
 #include "fool/io/files.h"
+#include "fool/io/idx.h"
 #include "fool/io/images.h"
 #include "fool/io/run_reader.h"
+#include "fool/util/detection.h"
 #include "fool/util/error.h"
 #include "fool/util/statistics.h"
 
@@ -30,7 +32,49 @@ struct EvaluateOptions {
   std::string out;                  ///< transfer.csv path (default: <run>/transfer.csv)
   ModelSettings forward;            ///< device, threads, precision, layout (the models are --model files)
   int64_t batch_size = 256;
+  std::string real;           ///< real images for the detection scores: an IDX file or a folder of images
+  int64_t real_limit = 0;     ///< the first N of them (0: all)
+  std::string detection_out;  ///< detection.csv path (default: <run>/detection.csv)
 };
+
+/// The real images of --real at `model`'s input: an IDX file (which must already have the model's
+/// shape) or every image file of a folder (resized as `fool classify` does).
+at::Tensor real_images(const EvaluateOptions& o, const Model& model) {
+  const auto& shape = model.info().input;
+  std::error_code ec;
+  if (!fs::is_directory(o.real, ec)) {
+    const auto images = read_idx_images(o.real, o.real_limit);
+    if (images.size(1) != shape.channels || images.size(2) != shape.height || images.size(3) != shape.width) {
+      throw Error(ErrorKind::kUsage, "--real '" + o.real + "' holds " + std::to_string(images.size(1)) + "x" +
+                                         std::to_string(images.size(2)) + "x" + std::to_string(images.size(3)) +
+                                         " images (channels x height x width) but '" + model.info().name + "' takes " +
+                                         std::to_string(shape.channels) + "x" + std::to_string(shape.height) + "x" +
+                                         std::to_string(shape.width) +
+                                         ". Fix: real images of the model's own input, or a folder of "
+                                         "image files.");
+    }
+    return images;
+  }
+  std::vector<std::string> files;
+  for (const auto& entry : fs::directory_iterator(o.real, ec)) {
+    auto ext = entry.path().extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (entry.is_regular_file(ec) && (ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp")) {
+      files.push_back(entry.path().string());
+    }
+  }
+  if (ec) throw Error(ErrorKind::kIo, "cannot list --real '" + o.real + "': " + ec.message() + ".");
+  if (files.empty()) {
+    throw Error(ErrorKind::kUsage, "--real '" + o.real +
+                                       "' holds no image files (.png, .jpg, .jpeg, .bmp). Fix: a folder of real "
+                                       "images, or an IDX file.");
+  }
+  std::sort(files.begin(), files.end());
+  if (o.real_limit > 0 && static_cast<int64_t>(files.size()) > o.real_limit) files.resize(o.real_limit);
+  std::vector<at::Tensor> images;
+  for (const auto& file : files) images.push_back(read_image(file, shape));
+  return at::stack(images);
+}
 
 struct LoadedModel {
   std::string column;  ///< model name as used in CSV column names (unique)
@@ -70,6 +114,44 @@ std::string percent(int64_t count, std::size_t total) {
   std::snprintf(text, sizeof text, "%lld/%zu (%5.1f%%)", static_cast<long long>(count), total,
                 total ? 100.0 * static_cast<double>(count) / static_cast<double>(total) : 0.0);
   return text;
+}
+
+/// Detection of the run's elites among real images by each model's maximum softmax probability
+/// (and, for a retrained model whose last label is "fooling", by 1 - its probability): printed and
+/// written to `out_path`.
+void detect(const RunData& run, const std::vector<LoadedModel>& models, const EvaluateOptions& o,
+            const std::string& out_path) {
+  std::ostringstream csv;
+  csv << "model,detector,real_images,fooling_images,auroc,fpr_at_95_tpr\n";
+  std::printf("%-24s  %-22s  %8s  %8s  %8s  %14s\n", "model", "detector", "real", "fooling", "AUROC", "FPR at 95% TPR");
+  for (const auto& m : models) {
+    const at::Tensor real =
+        m.model.probabilities(real_images(o, m.model).to(m.model.device()), o.batch_size).to(at::kCPU, at::kDouble);
+    const at::Tensor fooling = score_files(m.model, run.elite_images, o.batch_size);
+    const auto to_vector = [](const at::Tensor& t) {
+      const auto c = t.contiguous();
+      return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+    };
+    std::vector<std::pair<std::string, std::pair<at::Tensor, at::Tensor>>> detectors = {
+        {"max-softmax", {std::get<0>(real.max(1)), std::get<0>(fooling.max(1))}}};
+    const auto& labels = m.model.info().labels;
+    if (!labels.empty() && labels.back() == "fooling") {
+      detectors.push_back({"fooling-class", {1.0 - real.select(1, -1), 1.0 - fooling.select(1, -1)}});
+    }
+    for (const auto& [name, scores] : detectors) {
+      const auto d = detection_scores(to_vector(scores.first), to_vector(scores.second));
+      std::printf("%-24s  %-22s  %8lld  %8lld  %8.4f  %14.4f\n", m.column.c_str(), name.c_str(),
+                  static_cast<long long>(real.size(0)), static_cast<long long>(fooling.size(0)), d.auroc,
+                  d.fpr_at_95_tpr);
+      char numbers[64];
+      std::snprintf(numbers, sizeof numbers, "%.6f,%.6f", d.auroc, d.fpr_at_95_tpr);
+      csv << csv_field(m.column) << "," << name << "," << real.size(0) << "," << fooling.size(0) << "," << numbers
+          << "\n";
+    }
+  }
+  write_file_atomic(out_path, csv.str());
+  std::printf("-> %s\n", out_path.c_str());
+  std::fflush(stdout);
 }
 
 void evaluate_run(const std::string& dir, const std::string& out_path, const std::vector<LoadedModel>& models,
@@ -212,6 +294,16 @@ int evaluate(const EvaluateOptions& o) {
                 "fool evaluate takes run directories or image files, not both. Fix: evaluate them "
                 "in two calls.");
   }
+  if (!o.real.empty() && runs.empty()) {
+    throw Error(ErrorKind::kUsage,
+                "--real compares a run's elites with real images, and no run directory was "
+                "given. Fix: fool evaluate RUN --model M --real PATH.");
+  }
+  if (o.real_limit < 0) throw Error(ErrorKind::kUsage, "--real-limit must be >= 0 (0: all).");
+  if (runs.size() > 1 && !o.detection_out.empty()) {
+    throw Error(ErrorKind::kUsage, "--detection-out names one file but " + std::to_string(runs.size()) +
+                                       " run directories were given. Fix: drop it, or evaluate one run at a time.");
+  }
   if (runs.size() > 1 && !o.out.empty()) {
     throw Error(ErrorKind::kUsage, "--out names one file but " + std::to_string(runs.size()) +
                                        " run directories were given. Fix: drop --out (each run gets its "
@@ -225,10 +317,13 @@ int evaluate(const EvaluateOptions& o) {
     for (const auto& dir : runs) {
       locks.push_back(DirectoryLock::acquire(dir, "wait for it to end, or write the table elsewhere with --out FILE."));
       check_replaceable_file((fs::path(dir) / "transfer.csv").string());
+      if (!o.real.empty() && o.detection_out.empty())
+        check_replaceable_file((fs::path(dir) / "detection.csv").string());
     }
   } else {
     check_replaceable_file(o.out);
   }
+  if (!o.detection_out.empty()) check_replaceable_file(o.detection_out);
   for (const auto& dir : runs) read_run(dir, kRunArchive | kRunElites);  // fail before loading models
   const at::Device device = prepare_device(o.forward.device, o.forward.threads);
   const auto models = load_models(o, device);
@@ -236,6 +331,11 @@ int evaluate(const EvaluateOptions& o) {
     evaluate_run(dir, o.out.empty() ? (fs::path(dir) / "transfer.csv").string() : o.out, models, o.batch_size);
   }
   if (!images.empty()) evaluate_images(images, o.out, models, o.batch_size);
+  for (const auto& dir : runs) {
+    if (o.real.empty()) break;
+    detect(read_run(dir, kRunArchive | kRunElites), models, o,
+           o.detection_out.empty() ? (fs::path(dir) / "detection.csv").string() : o.detection_out);
+  }
   return 0;
 }
 
@@ -256,6 +356,11 @@ Command add_evaluate_command(CLI::App& parent) {
   add_model_options(*app, options->forward, /*with_file=*/false);
   add_number(*app, "--batch-size", options->batch_size, "forward pass chunk size (0: all at once)")
       ->capture_default_str();
+  app->add_option("--real", options->real,
+                  "real images (an IDX file, plain or .gz, or a folder of image files): also write detection.csv, the "
+                  "AUROC and FPR at 95% TPR of the maximum softmax probability as a detector of the run's elites");
+  add_number(*app, "--real-limit", options->real_limit, "use the first N real images (0: all)")->capture_default_str();
+  app->add_option("--detection-out", options->detection_out, "detection CSV to write (default: <run>/detection.csv)");
   return {app, [options] { return evaluate(*options); }};
 }
 

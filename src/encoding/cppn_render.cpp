@@ -279,12 +279,10 @@ at::Tensor CppnEncoding::render_differentiable(const GenomeBatch& genomes, const
                                                int64_t width) const {
   // The forward value is render() of the genomes with these weights, exactly; the gradient is that
   // of the continuous colour image (before any rounding) with respect to the weights.
-  at::Tensor exact;
-  {
-    at::NoGradGuard no_grad;
-    exact = render(with_continuous_genes(genomes, genes), height, width);
-  }
-  const auto outputs = render_outputs_differentiable(genomes, genes, height, width);
+  // (The differentiable outputs equal render_outputs' bit for bit: the same sums in the same
+  // order, tests/unit/refine_test.cpp.)
+  const auto outputs = render_outputs_differentiable(genomes, project_genes(genomes, genes), height, width);
+  const auto exact = colour_image(quantize_pixels(outputs.detach()));
   at::Tensor smooth = outputs;
   if (outputs_ == 3) {
     // The hue byte × 2 degrees as a fraction of a turn: o·255·2/360, wrapped.
@@ -296,7 +294,10 @@ at::Tensor CppnEncoding::render_differentiable(const GenomeBatch& genomes, const
 }
 
 at::Tensor CppnEncoding::render(const GenomeBatch& genomes, int64_t height, int64_t width) const {
-  auto outputs = quantize_pixels(render_outputs(genomes, height, width));
+  return colour_image(quantize_pixels(render_outputs(genomes, height, width)));
+}
+
+at::Tensor CppnEncoding::colour_image(at::Tensor outputs) const {
   if (outputs_ == 1) return outputs;
   // Three bytes read as OpenCV 8-bit HLS (or HSV): hue byte × 2 degrees, wrapping past 180.
   auto hue = (outputs.select(1, 0) * 255.0).round_().mul_(2.0).remainder_(360.0).div_(360.0);

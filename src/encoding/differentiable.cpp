@@ -21,9 +21,7 @@ at::Tensor Encoding::render_differentiable(const GenomeBatch&, const at::Tensor&
   not_differentiable(name());
 }
 at::Tensor Encoding::project_genes(const GenomeBatch&, const at::Tensor&) const { not_differentiable(name()); }
-GenomeBatch Encoding::with_continuous_genes(const GenomeBatch&, const at::Tensor&) const {
-  not_differentiable(name());
-}
+GenomeBatch Encoding::with_continuous_genes(const GenomeBatch&, const at::Tensor&) const { not_differentiable(name()); }
 
 at::Tensor quantize_pixels_straight_through(const at::Tensor& values) {
   // The value is exactly quantize_pixels(values): v - v is 0 whatever v is.

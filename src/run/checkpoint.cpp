@@ -3,6 +3,7 @@
 #include <torch/csrc/jit/serialization/pickle.h>
 
 #include <cstring>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -21,6 +22,14 @@ constexpr const char* kFixResume = "Fix: resume from an intact copy, or start th
 const std::set<std::string> kResumableSettings = {
     "generations",     "out",   "force",  "threads",   "dump-every", "checkpoint-every", "target-confidence",
     "max-evaluations", "model", "device", "batch-size"};
+
+/// Settings added after checkpoints were first written, with the default that older runs ran with:
+/// a checkpoint that does not name one is compared as if it held this value.
+const std::map<std::string, nlohmann::json> kAddedSettings = {{"refine-steps", 0},
+                                                              {"refine-from", 1},
+                                                              {"refine-optimizer", "adam"},
+                                                              {"refine-lr", 0.1},
+                                                              {"ascent-max-step", 0.0}};
 
 [[noreturn]] void bad(const std::string& source, const std::string& what) {
   throw Error(ErrorKind::kCheckpoint, "checkpoint '" + source + "': " + what);
@@ -66,7 +75,8 @@ std::map<std::string, at::Tensor> get_tensors(const c10::impl::GenericDict& dict
   return out;
 }
 
-/// The settings that decide a run's course and differ between `a` and `b` (JSON texts), as "name".
+}  // namespace
+
 std::string differing_setting(const std::string& a, const std::string& b) {
   const auto ja = nlohmann::json::parse(a, nullptr, false), jb = nlohmann::json::parse(b, nullptr, false);
   if (!ja.is_object() || !jb.is_object()) return ja == jb ? "" : "settings";
@@ -75,16 +85,16 @@ std::string differing_setting(const std::string& a, const std::string& b) {
   for (const auto& item : jb.items()) keys.insert(item.key());
   for (const auto& key : keys) {
     if (kResumableSettings.count(key)) continue;
-    const auto va = ja.contains(key) ? ja[key] : nlohmann::json();
-    const auto vb = jb.contains(key) ? jb[key] : nlohmann::json();
+    const auto added = kAddedSettings.find(key);
+    const auto absent = added == kAddedSettings.end() ? nlohmann::json() : added->second;
+    const auto va = ja.contains(key) ? ja[key] : absent;
+    const auto vb = jb.contains(key) ? jb[key] : absent;
     // Version-1 checkpoints predate "search": a missing one is MAP-Elites.
     if (key == "search" && (va.is_null() || vb.is_null()) && (va == "map-elites" || vb == "map-elites")) continue;
     if (va != vb) return key;
   }
   return "";
 }
-
-}  // namespace
 
 std::string encode_checkpoint(const Search& search, const ProgressRecord& last, const CheckpointIdentity& identity) {
   const auto& archive = search.archive();

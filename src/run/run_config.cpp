@@ -60,6 +60,7 @@ void validate(const RunConfig& c) {
   require(s.cma_mae_alpha >= 0 && s.cma_mae_alpha <= 1, "cma-mae-alpha", "must be in [0,1]");
   require(e.crossover_eta >= 0 && std::isfinite(e.crossover_eta), "crossover-eta", "must be a number >= 0");
   require(s.refine_steps >= 0 && s.refine_steps <= 1000, "refine-steps", "must be in [0, 1000] (0: no refinement)");
+  require(s.refine_from >= 1, "refine-from", "must be >= 1 (generation 0 is the random population)");
   require(s.refine_lr > 0 && std::isfinite(s.refine_lr), "refine-lr", "must be a number > 0");
   require(s.refine_steps == 0 || c.search == "map-elites", "refine-steps",
           "refines MAP-Elites' children; --search " + c.search + " has none. Fix: --refine-steps 0");

@@ -74,6 +74,7 @@ Ascent::Ascent(const SearchContext& context) : Search(context) {
   require(o.ascent_late_progress > 0 && std::isfinite(o.ascent_late_progress), "ascent-late-progress",
           "must be a number > 0");
   require(o.ascent_max_lr > 0, "ascent-max-lr", "must be > 0");
+  require(o.ascent_max_step >= 0 && o.ascent_max_step <= 1, "ascent-max-step", "must be in [0,1] (0: no limit)");
   require(o.ascent_blur_radius == 0 || (o.ascent_blur_radius >= 0.3 && o.ascent_blur_radius <= 16),
           "ascent-blur-radius",
           "must be 0 (no blur) or in [0.3,16] pixels (the original: below 0.3 works very poorly)");
@@ -143,7 +144,14 @@ void Ascent::step_(int64_t generation) {
     auto lr = at::where(squared_norm > 0, (progress / squared_norm.clamp_min(1e-30)).clamp_max(o.ascent_max_lr),
                         at::zeros_like(squared_norm));
     auto x = image - o.ascent_centre;  // the original's mean-subtracted X
-    x.add_(grad * lr.view(per_image));
+    auto step = grad * lr.view(per_image);
+    if (o.ascent_max_step > 0) {
+      // Far from the target the first-order rule asks for steps that saturate the image: no pixel
+      // moves by more than max_step.
+      const auto biggest = step.abs().flatten(1).amax(1).clamp_min(1e-30);
+      step.mul_((o.ascent_max_step / biggest).clamp_max(1.0).view(per_image));
+    }
+    x.add_(step);
     x.mul_(1.0 - o.ascent_decay);
     if (o.ascent_blur_radius > 0 && (generation - 1) % o.ascent_blur_every == 0) {
       x = gaussian_blur(x, o.ascent_blur_radius);
@@ -165,7 +173,7 @@ void Ascent::step_(int64_t generation) {
   }
 }
 
-int64_t Ascent::next_forward_equivalents() const { return (1 + kStepCost) * archive_.cells(); }
+int64_t Ascent::next_forward_equivalents(int64_t) const { return (1 + kStepCost) * archive_.cells(); }
 
 int64_t Ascent::tell(const GenomeBatch& genomes, const at::Tensor& probabilities, int64_t generation) {
   return archive_.insert(genomes, probabilities, generation);

@@ -30,7 +30,7 @@ GenomeBatch MapElites::ask(int64_t generation) {
     if (batches_[i] > 0) parts.push_back(emitters_[i]->ask(archive_, shares_[i], context_.generator, generation));
   }
   auto children = concat(parts);
-  if (refiner_.steps() > 0) {
+  if (refine_steps(generation) > 0) {
     children = refiner_.refine(children, archive_);
     extra_forward_equivalents_ += Refiner::kStepCost * refiner_.steps() * children.size();
   }

@@ -72,7 +72,8 @@ GenomeBatch Refiner::refine_chunk(const GenomeBatch& children, const Archive& ar
       at::AutoGradMode grad_mode(true);
       auto x = genes.detach().requires_grad_(true);
       const auto images = e.render_differentiable(children, x, s.render_height(), s.render_width());
-      const auto log_p = s.differentiable_probabilities(images).index_select(1, archive.targets()).clamp_min(kTiny).log();
+      const auto log_p =
+          s.differentiable_probabilities(images).index_select(1, archive.targets()).clamp_min(kTiny).log();
       if (!classes.defined()) {
         at::NoGradGuard no_grad;
         classes = (log_p.detach() - archive.confidence().clamp_min(kTiny).log().view({1, -1})).argmax(1);

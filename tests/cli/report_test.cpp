@@ -8,8 +8,10 @@
 #include <opencv2/imgcodecs.hpp>
 #include <regex>
 #include <sstream>
+#include <tuple>
 
 #include "fool/io/contact_sheet.h"
+#include "fool/io/files.h"
 #include "support/cli_support.h"
 #include "support/test_support.h"
 
@@ -203,6 +205,54 @@ TEST_F(ReportCommands, EvaluateConvertedLeNetGivesTheTransferMatrix) {
   // One matrix row per model (and the source), each with both fractions.
   EXPECT_EQ(count_lines_starting(r, "lenet_danielhers "), 1) << r.describe();
   EXPECT_NE(r.out.find("/10 ("), std::string::npos) << r.describe();
+}
+
+TEST_F(ReportCommands, EvaluateRealGivesDetectionScoresOfTheElites) {
+  TempDir tmp;
+  const std::string copy = copy_of_run(tmp);
+  const std::string digits = mnist_dir() + "/t10k-images-idx3-ubyte.gz";
+  const auto r = run_fool(
+      {"evaluate", "--model", source_dir() + "/models/lenet_mnist.pt", copy, "--real", digits, "--real-limit", "300"});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  const auto csv = read_csv(copy + "/detection.csv");
+  ASSERT_EQ(csv.size(), 2u) << "header and one row: one model, one detector";
+  EXPECT_EQ(csv[0],
+            (std::vector<std::string>{"model", "detector", "real_images", "fooling_images", "auroc", "fpr_at_95_tpr"}));
+  EXPECT_EQ(csv[1][1], "max-softmax");
+  EXPECT_EQ(csv[1][2], "300");
+  EXPECT_EQ(csv[1][3], "10");
+  const double auroc = std::stod(csv[1][4]), fpr = std::stod(csv[1][5]);
+  EXPECT_GE(auroc, 0.0);
+  EXPECT_LE(auroc, 1.0);
+  EXPECT_GE(fpr, 0.0);
+  EXPECT_LE(fpr, 1.0);
+  EXPECT_NE(r.out.find("AUROC"), std::string::npos) << r.describe();
+
+  // Bad real images: one line each, the documented exit code, nothing written.
+  write_file_atomic(tmp / "big.idx",
+                    std::string{0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 32, 0, 0, 0, 32} + std::string(32 * 32, '\x40'));
+  fs::create_directories(tmp / "empty");
+  write_file_atomic(tmp / "empty/notes.txt", "no images here");
+  write_file_atomic(tmp / "corrupt.gz", "\x1f\x8b\x08 not really gzip");
+  const std::vector<std::tuple<std::vector<std::string>, int, std::string>> bad = {
+      {{"--real", tmp / "big.idx"}, 2, "1x28x28"},
+      {{"--real", tmp / "empty"}, 2, "no image files"},
+      {{"--real", tmp / "corrupt.gz"}, 4, "corrupt.gz"},
+      {{"--real", tmp / "missing.idx"}, 4, "missing.idx"},
+      {{"--real", digits, "--real-limit", "-1"}, 2, "--real-limit"},
+  };
+  for (const auto& [args, code, words] : bad) {
+    std::vector<std::string> command = {"evaluate", "--model",         source_dir() + "/models/lenet_mnist.pt",
+                                        copy,       "--detection-out", tmp / "d.csv"};
+    command.insert(command.end(), args.begin(), args.end());
+    const auto e = run_fool(command);
+    EXPECT_EQ(e.exit_code, code) << e.describe();
+    EXPECT_NE(e.err.find(words), std::string::npos) << e.describe();
+    EXPECT_FALSE(fs::exists(tmp / "d.csv")) << words;
+  }
+  const auto without_run = run_fool({"evaluate", "--model", source_dir() + "/models/lenet_mnist.pt",
+                                     copy + "/elites/" + files_in(copy + "/elites", ".png")[0], "--real", digits});
+  EXPECT_EQ(without_run.exit_code, 2) << without_run.describe();
 }
 
 TEST_F(ReportCommands, EvaluatePlainImagesPrintsTheTop1OfEachModel) {

@@ -87,7 +87,7 @@ TEST(Ascent, OneSeedGivesOneRunAndEveryStepIsCounted) {
     EXPECT_EQ(a.steps[g].evaluations, 10);
     EXPECT_EQ(a.steps[g].forward_equivalents, 40);
   }
-  EXPECT_EQ(a.search->next_forward_equivalents(), 40);
+  EXPECT_EQ(a.search->next_forward_equivalents(13), 40);
 }
 
 TEST(Ascent, DecayPullsTowardsTheCentreAndZeroingsZero) {
@@ -100,6 +100,20 @@ TEST(Ascent, DecayPullsTowardsTheCentreAndZeroingsZero) {
   // Half the pixels of every image (those of the smallest norm) are set to the centre.
   const auto at_centre = genes.eq(0.25f).sum(1).to(at::kDouble) / static_cast<double>(genes.size(1));
   EXPECT_TRUE(at_centre.ge(0.45).all().item<bool>()) << at_centre;
+}
+
+TEST(Ascent, MaxStepBoundsEveryPixelsChange) {
+  // Far from the target (a uniform start) the progress rule asks for big steps; --ascent-max-step
+  // caps each pixel's change, and without it the same step moves some pixel further.
+  SearchOptions options = mnist_recipe();
+  const auto free = ascend(AscentStart::kUniform, 1, 2, options);
+  options.ascent_max_step = 0.01;
+  const auto capped = ascend(AscentStart::kUniform, 1, 2, options);
+  const auto start = ascend(AscentStart::kUniform, 0, 2, options).search->state().at("images");
+  const auto moved = (capped.search->state().at("images") - start).abs().max().item<double>();
+  EXPECT_LE(moved, 0.01 + 1e-6);
+  EXPECT_GT(moved, 0.005) << "the cap scales the step, it does not stop it";
+  EXPECT_GT((free.search->state().at("images") - start).abs().max().item<double>(), 0.02);
 }
 
 TEST(Ascent, WorksOnPixelsOnly) {

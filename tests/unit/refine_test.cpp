@@ -12,6 +12,7 @@
 #include "fool/encoding/cppn.h"
 #include "fool/io/files.h"
 #include "fool/io/run_reader.h"
+#include "fool/run/checkpoint.h"
 #include "fool/run/run.h"
 #include "fool/search/random.h"
 #include "fool/util/error.h"
@@ -121,7 +122,7 @@ Refined refine_children(const std::string& encoding_name, int64_t steps, RefineO
   options.refine_steps = steps;
   options.refine_optimizer = optimizer;
   options.refine_lr = lr;
-  SearchContext context{&scorer,   encoding.get(), at::arange(10, at::kLong), 40, 16, make_generator(kCpu, seed),
+  SearchContext context{&scorer, encoding.get(), at::arange(10, at::kLong), 40, 16, make_generator(kCpu, seed),
                         options};
   Archive archive(context.targets);
   const auto parents = genomes_of(*encoding, 40, encoding_name == "cppn" ? 6 : 0, seed);
@@ -133,7 +134,8 @@ Refined refine_children(const std::string& encoding_name, int64_t steps, RefineO
   r.after = refiner.refine(r.before, archive);
   std::tie(r.cells, r.log_p_before) = refiner.targets(r.before, archive);
   const auto p = scorer.probabilities(encoding->render(r.after), 0);
-  r.log_p_after = p.index_select(1, archive.targets()).gather(1, r.cells.view({-1, 1})).view({-1}).clamp_min(1e-30).log();
+  r.log_p_after =
+      p.index_select(1, archive.targets()).gather(1, r.cells.view({-1, 1})).view({-1}).clamp_min(1e-30).log();
   return r;
 }
 
@@ -209,6 +211,32 @@ TEST_P(RefineEach, RunsThroughTheRunLoopCountsEveryPassAndResumesExactly) {
   EXPECT_EQ(parts.summary.forward_equivalents, whole.summary.forward_equivalents);
 }
 
+TEST(Refinement, StartsAtRefineFromAndTheBudgetKnowsIt) {
+  test::TempDir tmp;
+  RunConfig c = refined_run(tmp / "late", "direct", 100);
+  c.search_options.refine_from = 3;
+  // Generations 1-2 plain (20 each), 3 and later refined (20 * 7 each): 20 + 40 + 2 * 140 = 340;
+  // one more refined generation would pass the budget.
+  c.max_forward_equivalents = 479;
+  EXPECT_EQ(execute_run(c, RunMode::kFresh), 0);
+  const RunData run = read_run(tmp / "late");
+  EXPECT_EQ(run.summary.generations, 5);
+  EXPECT_EQ(run.summary.evaluations, 100);
+  EXPECT_EQ(run.summary.forward_equivalents, 340);
+}
+
+TEST(Refinement, CheckpointsFromBeforeRefinementStillResume) {
+  // A checkpoint written before these settings existed does not name them: it ran with their
+  // defaults, and only another value is a different run.
+  const std::string old = R"({"seed": 1, "encoding": "cppn"})";
+  EXPECT_EQ(differing_setting(old, R"({"seed": 1, "encoding": "cppn", "refine-steps": 0, "refine-from": 1,
+                                       "refine-optimizer": "adam", "refine-lr": 0.1, "ascent-max-step": 0.0})"),
+            "");
+  EXPECT_EQ(differing_setting(old, R"({"seed": 1, "encoding": "cppn", "refine-steps": 2})"), "refine-steps");
+  EXPECT_EQ(differing_setting(old, R"({"seed": 1, "encoding": "cppn", "ascent-max-step": 0.1})"), "ascent-max-step");
+  EXPECT_EQ(differing_setting(old, R"({"seed": 2, "encoding": "cppn", "threads": 4})"), "seed");
+}
+
 TEST(Refinement, SettingsAreChecked) {
   test::TempDir tmp;
   auto expect_usage = [&](RunConfig c, const std::string& words) {
@@ -233,6 +261,9 @@ TEST(Refinement, SettingsAreChecked) {
   expect_usage(c, "--refine-steps");
   c.search_options.refine_steps = 1001;
   expect_usage(c, "--refine-steps");
+  c = refined_run(tmp / "x", "cppn", 2);
+  c.search_options.refine_from = 0;
+  expect_usage(c, "--refine-from");
 }
 
 }  // namespace

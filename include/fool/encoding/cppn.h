@@ -68,6 +68,9 @@ class CppnEncoding : public Encoding {
   /// The four input planes [4,height,width] (x, y, d, bias) as the renderer sees them.
   at::Tensor input_planes(int64_t height, int64_t width, const at::Device& device) const;
 
+  /// The image of quantised outputs [N,O,H,W]: gray as it is, colour read as 8-bit HLS or HSV.
+  at::Tensor colour_image(at::Tensor outputs) const;
+
   int64_t outputs() const { return outputs_; }
   const std::vector<Activation>& activations() const { return activations_; }
   CppnMutationRates rates;

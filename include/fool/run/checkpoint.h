@@ -42,6 +42,11 @@ std::string encode_checkpoint(const Search& search, const ProgressRecord& last, 
 /// Parses and verifies checkpoint bytes; `source` names the file in errors. Throws fool::Error
 /// (kCheckpoint) for a foreign, truncated, corrupt, malformed or newer-format file.
 Checkpoint decode_checkpoint(const std::string& bytes, const std::string& source);
+
+/// The first setting that decides a run's course and differs between the settings JSON texts `a`
+/// and `b`, or "" when none does. Settings a resume may change (--generations, --threads, ...) are
+/// skipped; one added after older checkpoints were written counts as its default where absent.
+std::string differing_setting(const std::string& a, const std::string& b);
 /// Puts the checkpoint's archive, search state and generator state into `search` (built with the
 /// run's model, encoding and device). Throws fool::Error (kCheckpoint) when the checkpoint belongs
 /// to another model, encoding, search, class set or run (another seed, population, ...), or its

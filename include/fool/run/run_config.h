@@ -89,6 +89,8 @@ void for_each_setting(RunConfig& c, Visitor&& visit) {
   visit("refine-steps", s.refine_steps,
         "map-elites: gradient steps on each child's continuous genes (direct: pixels, CPPN: weights) before it is "
         "scored, written back into the genome; each costs 3 forward equivalents per child (0: none)");
+  visit("refine-from", s.refine_from,
+        "refinement: the first generation whose children are refined (plain evolution grows the CPPNs before it)");
   visit("refine-optimizer", s.refine_optimizer, "refinement: adam or sgd");
   visit("refine-lr", s.refine_lr, "refinement: step size");
   visit("ascent-start", s.ascent_start, "ascent: start at the centre plus tiny noise (mean-plus) or uniform noise");
@@ -99,6 +101,8 @@ void for_each_setting(RunConfig& c, Visitor&& visit) {
   visit("ascent-late-progress", s.ascent_late_progress,
         "ascent: progress learning rate, late gain as a fraction of 1 - objective");
   visit("ascent-max-lr", s.ascent_max_lr, "ascent: cap on the learning rate");
+  visit("ascent-max-step", s.ascent_max_step,
+        "ascent: largest change of any pixel in one step, in [0,1] units (0: no limit; not in the original)");
   visit("ascent-blur-radius", s.ascent_blur_radius, "ascent: Gaussian blur sigma in pixels (0: none, else >= 0.3)");
   visit("ascent-blur-every", s.ascent_blur_every, "ascent: blur every N steps");
   visit("ascent-small-norm-percentile", s.ascent_small_norm_percentile,

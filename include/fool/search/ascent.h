@@ -23,7 +23,7 @@ class Ascent : public Search {
   GenomeBatch ask(int64_t generation) override;
   int64_t tell(const GenomeBatch& genomes, const at::Tensor& probabilities, int64_t generation) override;
   int64_t next_evaluations() const override { return archive_.cells(); }
-  int64_t next_forward_equivalents() const override;
+  int64_t next_forward_equivalents(int64_t generation) const override;
   SearchState state() const override;
   void restore_state(const SearchState& state) override;
 

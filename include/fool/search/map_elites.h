@@ -22,14 +22,18 @@ class MapElites : public Search {
   GenomeBatch ask(int64_t generation) override;
   int64_t tell(const GenomeBatch& genomes, const at::Tensor& probabilities, int64_t generation) override;
   int64_t next_evaluations() const override { return evaluations_; }
-  int64_t next_forward_equivalents() const override {
-    return evaluations_ * (1 + Refiner::kStepCost * refiner_.steps());
+  int64_t next_forward_equivalents(int64_t generation) const override {
+    return evaluations_ * (1 + Refiner::kStepCost * refine_steps(generation));
   }
   SearchState state() const override;
   void restore_state(const SearchState& state) override;
 
  private:
   Refiner refiner_;
+  /// Gradient steps per child in `generation`: --refine-steps from --refine-from on, else 0.
+  int64_t refine_steps(int64_t generation) const {
+    return generation >= context_.options.refine_from ? refiner_.steps() : 0;
+  }
   std::vector<std::unique_ptr<Emitter>> emitters_;
   std::vector<int64_t> shares_;   ///< each emitter's share of the population
   std::vector<int64_t> batches_;  ///< the offspring each gives for it

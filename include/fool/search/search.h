@@ -61,6 +61,7 @@ struct SearchOptions {
   double ascent_early_progress = 0.03;       ///< "progress" learning rate: aim for this rise of the objective...
   double ascent_late_progress = 0.1;         ///< ...or this fraction of what is left to 1, the smaller
   double ascent_max_lr = 1e12;               ///< cap on the learning rate
+  double ascent_max_step = 0;                ///< largest change of any pixel in one step, in [0,1] units (0: no limit)
   double ascent_blur_radius = 0;             ///< Gaussian blur sigma in pixels (0: none; the original refuses < 0.3)
   int64_t ascent_blur_every = 1;             ///< blur every N steps
   double ascent_small_norm_percentile = 0;   ///< zero the pixels whose norm over channels is below this percentile
@@ -76,6 +77,7 @@ struct SearchOptions {
   int64_t cma_resolution = 7;          ///< cma-me, cma-mae: search a coarse grid of this side (0: every pixel)
   double cma_mae_alpha = 0.01;         ///< cma-mae: threshold learning rate (0: never restart)
   int64_t refine_steps = 0;            ///< map-elites: gradient steps on each child before it is scored (0: none)
+  int64_t refine_from = 1;             ///< ...from this generation on (plain evolution before it)
   RefineOptimizer refine_optimizer = RefineOptimizer::kAdam;  ///< how refinement steps move the genes
   double refine_lr = 0.1;                                     ///< its step size
 };
@@ -109,8 +111,9 @@ class Search {
 
   /// Images the next generation (after generation 0) will score (default: the population).
   virtual int64_t next_evaluations() const { return context_.population; }
-  /// Its cost in forward equivalents, the search's own passes included (default: the evaluations).
-  virtual int64_t next_forward_equivalents() const { return next_evaluations(); }
+  /// The cost of generation `generation` (> 0) in forward equivalents, the search's own passes
+  /// included (default: the evaluations).
+  virtual int64_t next_forward_equivalents(int64_t generation) const { return next_evaluations(); }
 
   /// State beyond the archive and the generator, for checkpoints (default: none).
   virtual SearchState state() const { return {}; }
