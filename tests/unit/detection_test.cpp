@@ -1,5 +1,7 @@
 // Detection scores (fool/util/detection.h) on hand-computed examples, and the IDX reader
 // (fool/io/idx.h) on real MNIST files and on hostile ones.
+#include "fool/util/detection.h"
+
 #include <gtest/gtest.h>
 #include <zlib.h>
 
@@ -7,7 +9,6 @@
 
 #include "fool/io/files.h"
 #include "fool/io/idx.h"
-#include "fool/util/detection.h"
 #include "fool/util/error.h"
 #include "support/test_support.h"
 
@@ -83,14 +84,14 @@ TEST(Idx, HostileFilesGetOneClearIoError) {
       {"", "not a uint8 IDX"},
       {"hello world, not idx", "not a uint8 IDX"},
       {idx_header(3, {2, 3, 3}, 0x0D) + std::string(72, '\0'), "not a uint8 IDX"},  // float IDX
-      {idx_header(2, {2, 3}) + std::string(6, '\0'), "not a uint8 IDX"},             // rank 2
+      {idx_header(2, {2, 3}) + std::string(6, '\0'), "not a uint8 IDX"},            // rank 2
       {idx_header(3, {2, 3}), "header is truncated"},
       {good.substr(0, good.size() - 1), "shorter than its header"},
       {good + "x", "bytes after"},
       {idx_header(3, {2, 0, 3}), "is 0"},
       {idx_header(3, {65535, 65535, 65535}), "MiB"},
       {idx_header(4, {1, 2, 2, 5}) + std::string(20, '\0'), "5 channels"},
-      {gzip(good).substr(0, 20), "truncated"},                                // a cut gzip stream
+      {gzip(good).substr(0, 20), "truncated"},                                       // a cut gzip stream
       {gzip(idx_header(3, {1, 4, 4}) + std::string(1 << 24, '\0')), "bytes after"},  // a bomb: 16 MiB of zeros
   };
   for (std::size_t i = 0; i < cases.size(); ++i) {

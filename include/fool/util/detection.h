@@ -9,8 +9,8 @@
 namespace fool {
 
 struct DetectionScores {
-  double auroc = NAN;            ///< P(score(real) > score(fooling)) + P(equal) / 2
-  double fpr_at_95_tpr = NAN;    ///< fooling inputs kept when the threshold keeps 95% of the real ones
+  double auroc = NAN;          ///< P(score(real) > score(fooling)) + P(equal) / 2
+  double fpr_at_95_tpr = NAN;  ///< fooling inputs kept when the threshold keeps 95% of the real ones
 };
 
 /// `real`: scores of real inputs (higher: more real), `fooling`: of fooling inputs. AUROC is the
