@@ -15,6 +15,7 @@ packages=(
   libopenblas0-openmp   # without an optimised BLAS, Debian's LibTorch runs LeNet about 5x slower
   python3-torch python3-numpy python3-protobuf protobuf-compiler   # scripts/*.py (Caffe import, training)
   python3-flatbuffers flatbuffers-compiler                          # scripts/import_tflite.py
+  python3-pil                                                       # bench/check_merge.py (the Slurm test)
   dataset-fashion-mnist                                             # the Fashion-MNIST test model
   time                                                              # bench/compare.sh: /usr/bin/time
 )

@@ -153,7 +153,9 @@ TEST_P(RefineEach, RefinedChildrenScoreHigherThanTheSameChildrenUnrefined) {
     const auto better = gain.gt(0).sum().item<int64_t>(), worse = gain.lt(0).sum().item<int64_t>();
     EXPECT_GT(gain.mean().item<double>(), direct ? 0.5 : 0.05) << enum_name(optimizer) << ": " << gain;
     EXPECT_GT(better, 2 * worse) << enum_name(optimizer) << ": " << gain;
-    if (direct) EXPECT_GE(better, 38) << enum_name(optimizer) << ": " << gain;
+    if (direct) {
+      EXPECT_GE(better, 38) << enum_name(optimizer) << ": " << gain;
+    }
   }
 }
 
