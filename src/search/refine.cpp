@@ -15,6 +15,16 @@ constexpr double kAdamBeta2 = 0.999;
 constexpr double kAdamEpsilon = 1e-8;
 constexpr double kTiny = 1e-30;  // log of a probability that underflowed to 0
 
+/// log p of the archive's target classes, [N,T], from probabilities [N,K].
+at::Tensor log_target_probabilities(const at::Tensor& probabilities, const Archive& archive) {
+  return probabilities.index_select(1, archive.targets()).clamp_min(kTiny).log();
+}
+
+/// The cell each child is nearest to taking: the largest log p_j - log confidence_j.
+at::Tensor nearest_cells(const at::Tensor& log_p, const Archive& archive) {
+  return (log_p - archive.confidence().clamp_min(kTiny).log().view({1, -1})).argmax(1);
+}
+
 }  // namespace
 
 Refiner::Refiner(const SearchContext& context)
@@ -47,12 +57,11 @@ std::pair<at::Tensor, at::Tensor> Refiner::targets(const GenomeBatch& children, 
   const auto& e = *context_.encoding;
   const auto& s = *context_.scorer;
   const auto genes = e.continuous_genes(children);
-  const auto log_p = s.probabilities(e.render_differentiable(children, genes, s.render_height(), s.render_width()),
-                                     context_.batch_size)
-                         .index_select(1, archive.targets())
-                         .clamp_min(kTiny)
-                         .log();
-  const auto cells = (log_p - archive.confidence().clamp_min(kTiny).log().view({1, -1})).argmax(1);
+  const auto log_p = log_target_probabilities(
+      s.probabilities(e.render_differentiable(children, genes, s.render_height(), s.render_width()),
+                      context_.batch_size),
+      archive);
+  const auto cells = nearest_cells(log_p, archive);
   return {cells, log_p.gather(1, cells.view({-1, 1})).view({-1})};
 }
 
@@ -72,11 +81,10 @@ GenomeBatch Refiner::refine_chunk(const GenomeBatch& children, const Archive& ar
       at::AutoGradMode grad_mode(true);
       auto x = genes.detach().requires_grad_(true);
       const auto images = e.render_differentiable(children, x, s.render_height(), s.render_width());
-      const auto log_p =
-          s.differentiable_probabilities(images).index_select(1, archive.targets()).clamp_min(kTiny).log();
+      const auto log_p = log_target_probabilities(s.differentiable_probabilities(images), archive);
       if (!classes.defined()) {
         at::NoGradGuard no_grad;
-        classes = (log_p.detach() - archive.confidence().clamp_min(kTiny).log().view({1, -1})).argmax(1);
+        classes = nearest_cells(log_p.detach(), archive);
       }
       const auto objective = log_p.gather(1, classes.view({-1, 1})).sum();
       grad = torch::autograd::grad({objective}, {x})[0];
