@@ -119,15 +119,17 @@ std::string percent(int64_t count, std::size_t total) {
 /// Detection of the run's elites among real images by each model's maximum softmax probability
 /// (and, for a retrained model whose last label is "fooling", by 1 - its probability): printed and
 /// written to `out_path`.
-void detect(const RunData& run, const std::vector<LoadedModel>& models, const EvaluateOptions& o,
+/// `elites[k]`: the run's elites' probabilities on models[k], as evaluate_run scored them.
+void detect(const std::vector<at::Tensor>& elites, const std::vector<LoadedModel>& models, const EvaluateOptions& o,
             const std::string& out_path) {
   std::ostringstream csv;
   csv << "model,detector,real_images,fooling_images,auroc,fpr_at_95_tpr\n";
   std::printf("%-24s  %-22s  %8s  %8s  %8s  %14s\n", "model", "detector", "real", "fooling", "AUROC", "FPR at 95% TPR");
-  for (const auto& m : models) {
+  for (std::size_t k = 0; k < models.size(); ++k) {
+    const auto& m = models[k];
     const at::Tensor real =
         m.model.probabilities(real_images(o, m.model).to(m.model.device()), o.batch_size).to(at::kCPU, at::kDouble);
-    const at::Tensor fooling = score_files(m.model, run.elite_images, o.batch_size);
+    const at::Tensor& fooling = elites[k];
     const auto to_vector = [](const at::Tensor& t) {
       const auto c = t.contiguous();
       return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
@@ -154,10 +156,12 @@ void detect(const RunData& run, const std::vector<LoadedModel>& models, const Ev
   std::fflush(stdout);
 }
 
-void evaluate_run(const std::string& dir, const std::string& out_path, const std::vector<LoadedModel>& models,
-                  int64_t batch_size) {
+/// Returns each model's probabilities of the elites ([N,K] on the CPU, float64), for detect().
+std::vector<at::Tensor> evaluate_run(const std::string& dir, const std::string& out_path,
+                                     const std::vector<LoadedModel>& models, int64_t batch_size) {
   const RunData run = read_run(dir, kRunArchive | kRunElites);
   const std::size_t n = run.archive.size();
+  std::vector<at::Tensor> scored;
   std::ostringstream csv;
   csv << "class,label,source_confidence";
   for (const auto& m : models) {
@@ -173,6 +177,7 @@ void evaluate_run(const std::string& dir, const std::string& out_path, const std
   std::vector<Column> columns;
   for (const auto& m : models) {
     const at::Tensor p = score_files(m.model, run.elite_images, batch_size);
+    scored.push_back(p);
     auto [values, indices] = p.max(1);
     const auto probability = p.accessor<double, 2>();
     Column c;
@@ -244,6 +249,7 @@ void evaluate_run(const std::string& dir, const std::string& out_path, const std
   row("(source) " + run.model_name, source);
   for (std::size_t k = 0; k < models.size(); ++k) row(models[k].column, columns[k].same_class);
   std::fflush(stdout);
+  return scored;
 }
 
 void evaluate_images(const std::vector<std::string>& files, const std::string& out_path,
@@ -328,14 +334,13 @@ int evaluate(const EvaluateOptions& o) {
   const at::Device device = prepare_device(o.forward.device, o.forward.threads);
   const auto models = load_models(o, device);
   for (const auto& dir : runs) {
-    evaluate_run(dir, o.out.empty() ? (fs::path(dir) / "transfer.csv").string() : o.out, models, o.batch_size);
+    const auto scored =
+        evaluate_run(dir, o.out.empty() ? (fs::path(dir) / "transfer.csv").string() : o.out, models, o.batch_size);
+    if (!o.real.empty()) {
+      detect(scored, models, o, o.detection_out.empty() ? (fs::path(dir) / "detection.csv").string() : o.detection_out);
+    }
   }
   if (!images.empty()) evaluate_images(images, o.out, models, o.batch_size);
-  for (const auto& dir : runs) {
-    if (o.real.empty()) break;
-    detect(read_run(dir, kRunArchive | kRunElites), models, o,
-           o.detection_out.empty() ? (fs::path(dir) / "detection.csv").string() : o.detection_out);
-  }
   return 0;
 }
 
