@@ -16,6 +16,7 @@
 #include "fool/io/plot.h"
 #include "fool/io/run_reader.h"
 #include "fool/sweep/aggregate.h"
+#include "fool/train/retrain.h"
 #include "fool/util/error.h"
 
 namespace fool::cli {
@@ -24,6 +25,7 @@ namespace fs = std::filesystem;
 
 constexpr const char* kDefaultComparisonOut = "report-comparison";
 constexpr std::size_t kMaxListedClasses = 100;
+constexpr std::size_t kMaxRoundsCsvBytes = 16u << 20;
 
 struct ReportOptions {
   std::vector<std::string> runs;
@@ -173,10 +175,66 @@ int report_sweep(const ReportOptions& o) {
   return 0;
 }
 
+/// A retrain directory: the rounds table, a chart of it, and the first and last rounds' elites.
+int report_rounds(const ReportOptions& o) {
+  const fs::path dir = o.runs[0];
+  const std::string csv = (dir / "rounds.csv").string();
+  const auto rounds = parse_rounds_csv(read_file(csv, kMaxRoundsCsvBytes), csv);
+  if (rounds.empty()) throw Error(ErrorKind::kIo, "'" + csv + "' has no rounds yet. Fix: let fool retrain finish one.");
+  const std::string out = o.out.empty() ? (dir / "report").string() : o.out;
+  make_directories(out);
+  LinePlot plot;
+  plot.title = "Retraining with a fooling class";
+  plot.x_label = "round";
+  plot.y_label = "fraction";
+  PlotSeries accuracy{"test accuracy", {}, {}, -1}, median{"median confidence of the evolved images", {}, {}, -1},
+      at_099{"classes >= 0.99", {}, {}, -1}, caught{"earlier fooling images labelled fooling", {}, {}, -1};
+  std::ostringstream md;
+  md << "# fool report: retraining " << dir.string() << "\n\n"
+     << "| round | test accuracy | fooling images trained on | earlier ones labelled fooling | their median "
+        "confidence | median confidence | classes >= 0.99 | classes >= 0.9999 | evaluations to 0.99 (all classes) "
+        "| to 0.9999 |\n|---|---|---|---|---|---|---|---|---|---|\n";
+  const auto optional = [](double v, const char* pattern) { return v < 0 ? std::string("-") : format(pattern, v); };
+  for (const auto& r : rounds) {
+    const double x = static_cast<double>(r.round);
+    accuracy.x.push_back(x);
+    accuracy.y.push_back(r.test_accuracy);
+    median.x.push_back(x);
+    median.y.push_back(r.median_confidence);
+    at_099.x.push_back(x);
+    at_099.y.push_back(r.classes > 0 ? static_cast<double>(r.at_099) / static_cast<double>(r.classes) : 0);
+    if (r.earlier_as_fooling >= 0) {
+      caught.x.push_back(x);
+      caught.y.push_back(r.earlier_as_fooling);
+    }
+    md << "| " << r.round << " | " << format("%.2f%%", 100 * r.test_accuracy) << " | " << r.fooling_trained << " | "
+       << optional(100 * r.earlier_as_fooling, "%.1f%%") << " | " << optional(r.earlier_median, "%.4f") << " | "
+       << format("%.6f", r.median_confidence) << " | " << r.at_099 << " of " << r.classes << " | " << r.at_09999
+       << " | " << (r.evaluations_to_099 < 0 ? std::string("not reached") : thousands(r.evaluations_to_099)) << " | "
+       << (r.evaluations_to_09999 < 0 ? std::string("not reached") : thousands(r.evaluations_to_09999)) << " |\n";
+  }
+  plot.series = {accuracy, median, at_099, caught};
+  write_line_plot(plot, (fs::path(out) / "rounds.png").string());
+  md << "\n![test accuracy, median confidence and detection of earlier fooling images by round](rounds.png)\n";
+  for (const auto* r : {&rounds.front(), &rounds.back()}) {
+    char name[32];  // the round's own folder, whatever the table's model column says
+    std::snprintf(name, sizeof name, "round-%02lld", static_cast<long long>(r->round));
+    const fs::path run_dir = dir / name / "run";
+    md << "\n## Round " << r->round << "\n\n"
+       << report_run(read_run(run_dir.string()), out, "round" + std::to_string(r->round) + "_", o.max_page_side, 3);
+    if (rounds.size() == 1) break;
+  }
+  const std::string report_file = (fs::path(out) / "report.md").string();
+  write_file_atomic(report_file, md.str());
+  std::printf("%s\n", report_file.c_str());
+  return 0;
+}
+
 int report(const ReportOptions& o) {
   if (o.max_page_side < 256) throw Error(ErrorKind::kUsage, "--max-page-side must be >= 256 pixels.");
   if (!(o.target > 0 && o.target <= 1)) throw Error(ErrorKind::kUsage, "--target must be in (0,1].");
   if (o.runs.size() == 1 && fs::exists(fs::path(o.runs[0]) / kSweepFile)) return report_sweep(o);
+  if (o.runs.size() == 1 && fs::exists(fs::path(o.runs[0]) / "rounds.csv")) return report_rounds(o);
   // The default folder lies inside the run directory: written under the run's lock, not while
   // a run writes there (taken before reading, so a running run is named as such).
   std::shared_ptr<DirectoryLock> lock;

@@ -33,6 +33,7 @@ Command add_evaluate_command(CLI::App& parent);
 Command add_report_command(CLI::App& parent);
 Command add_sweep_command(CLI::App& parent);
 Command add_merge_command(CLI::App& parent);
+Command add_retrain_command(CLI::App& parent);
 
 /// The signal that asked a long command (run, resume, sweep) to stop: 0 until SIGINT or SIGTERM.
 extern std::atomic<int> g_stop_signal;

@@ -11,6 +11,6 @@ int main(int argc, char** argv) {
                        add_run_command(app),      add_resume_command(app), add_info_command(app),
                        add_classify_command(app), add_render_command(app), add_check_command(app),
                        add_evaluate_command(app), add_report_command(app), add_bench_command(app),
-                       add_sweep_command(app),    add_merge_command(app)};
+                       add_sweep_command(app),    add_merge_command(app),  add_retrain_command(app)};
                  });
 }
