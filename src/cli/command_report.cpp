@@ -2,15 +2,18 @@
 // or a side-by-side comparison of several (seeds, encodings, models).
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <set>
 #include <sstream>
 
 #include "cli/common.h"
 #include "fool/io/contact_sheet.h"
+#include "fool/io/csv.h"
 #include "fool/io/files.h"
 #include "fool/io/images.h"
 #include "fool/io/plot.h"
@@ -125,6 +128,96 @@ std::string run_title(const RunData& run) {
   return run.model_name + ", " + run.summary.encoding + ", seed " + std::to_string(run.summary.seed);
 }
 
+/// A run's transfer.csv (fool evaluate): each evaluating model's probabilities of the elites' classes.
+struct TransferColumns {
+  std::vector<std::string> models;
+  std::vector<std::vector<double>> confidence;  ///< [model][elite]
+};
+
+/// transfer.csv and detection.csv are at most a few MB (1000 classes x a few models).
+constexpr std::size_t kMaxSideCsvBytes = 64u << 20;
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+/// Reads `file` as CSV with at least a header, every row as wide as it; throws fool::Error (kIo).
+std::vector<std::vector<std::string>> read_side_csv(const std::string& file) {
+  auto rows = parse_csv(read_file(file, kMaxSideCsvBytes));
+  const auto bad = [&](const std::string& what) {
+    return Error(ErrorKind::kIo, "'" + file + "' " + what + ". Fix: write it again with fool evaluate, or delete it.");
+  };
+  if (rows.empty()) throw bad("is empty");
+  for (std::size_t r = 1; r < rows.size(); ++r) {
+    if (rows[r].size() != rows[0].size()) throw bad("row " + std::to_string(r + 1) + " has the wrong number of fields");
+  }
+  return rows;
+}
+
+std::optional<TransferColumns> read_transfer(const std::string& run_dir) {
+  const std::string file = (fs::path(run_dir) / "transfer.csv").string();
+  if (!fs::exists(file)) return std::nullopt;
+  const auto rows = read_side_csv(file);
+  TransferColumns t;
+  for (std::size_t c = 0; c < rows[0].size(); ++c) {
+    const std::string& name = rows[0][c];
+    if (!ends_with(name, "_confidence") || ends_with(name, "_top1_confidence") || name == "source_confidence") continue;
+    t.models.push_back(name.substr(0, name.size() - std::string("_confidence").size()));
+    t.confidence.emplace_back();
+    for (std::size_t r = 1; r < rows.size(); ++r) {
+      const auto v = csv_number(rows[r][c]);
+      if (!v || !(*v >= 0 && *v <= 1)) {
+        throw Error(ErrorKind::kIo, "'" + file + "' row " + std::to_string(r + 1) + ": " + name + " '" + rows[r][c] +
+                                        "' is not a probability. Fix: write it again with fool evaluate.");
+      }
+      t.confidence.back().push_back(*v);
+    }
+  }
+  return t;
+}
+
+double median_of(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+std::string at_least_text(const std::vector<double>& v, double threshold) {
+  const auto count = std::count_if(v.begin(), v.end(), [&](double p) { return p >= threshold; });
+  return std::to_string(count) + "/" + std::to_string(v.size());
+}
+
+/// The Markdown of a run's transfer.csv and detection.csv, when fool evaluate wrote them.
+std::string evaluation_sections(const RunData& run, const std::string& hashes) {
+  std::ostringstream md;
+  if (const auto t = read_transfer(run.path)) {
+    md << hashes << "# Transfer to other models (fool evaluate)\n\n| model | >= 0.99 | >= 0.5 | median |\n"
+       << "|---|---|---|---|\n";
+    for (std::size_t m = 0; m < t->models.size(); ++m) {
+      md << "| " << markdown_cell(t->models[m]) << " | " << at_least_text(t->confidence[m], 0.99) << " | "
+         << at_least_text(t->confidence[m], 0.5) << " | " << format("%.6f", median_of(t->confidence[m])) << " |\n";
+    }
+    md << "\n";
+  }
+  const std::string detection = (fs::path(run.path) / "detection.csv").string();
+  if (fs::exists(detection)) {
+    const auto rows = read_side_csv(detection);
+    md << hashes << "# Detection against real images (fool evaluate --real)\n\n|";
+    for (const auto& h : rows[0]) md << " " << markdown_cell(h) << " |";
+    md << "\n|";
+    for (std::size_t i = 0; i < rows[0].size(); ++i) md << "---|";
+    md << "\n";
+    for (std::size_t r = 1; r < rows.size(); ++r) {
+      md << "|";
+      for (const auto& f : rows[r]) md << " " << markdown_cell(f) << " |";
+      md << "\n";
+    }
+    md << "\n";
+  }
+  return md.str();
+}
+
 /// Contact sheet pages and the plot of one run; returns the Markdown section about it.
 std::string report_run(const RunData& run, const std::string& out, const std::string& prefix, int max_page_side,
                        int heading) {
@@ -139,6 +232,7 @@ std::string report_run(const RunData& run, const std::string& out, const std::st
   md << "| figure | value |\n|---|---|\n";
   for (const auto& [name, value] : key_figures(run)) md << "| " << name << " | " << markdown_cell(value) << " |\n";
   md << "\n**Classes below 0.99:** " << classes_below(run.summary, 0.99) << "\n\n";
+  md << evaluation_sections(run, hashes);
   const std::string run_link = fs::relative(fs::absolute(run.path), fs::absolute(out)).generic_string();
   md << "Run directory: [`" << run.path << "`](" << run_link << "), summary in [summary.json](" << run_link
      << "/summary.json), elites in [archive.csv](" << run_link << "/archive.csv).\n\n";
@@ -304,6 +398,39 @@ int report(const ReportOptions& o) {
         s.y.push_back(p.median);
       }
       plot.series.push_back(s);
+    }
+    // The transfer matrix: each run's elites (rows) scored by each model of its transfer.csv (columns).
+    std::vector<std::optional<TransferColumns>> transfers;
+    std::vector<std::string> columns;
+    for (const auto& run : runs) {
+      transfers.push_back(read_transfer(run.path));
+      if (!transfers.back()) continue;
+      for (const auto& m : transfers.back()->models) {
+        if (std::find(columns.begin(), columns.end(), m) == columns.end()) columns.push_back(m);
+      }
+    }
+    if (!columns.empty()) {
+      md << "\n**Transfer matrix** (fool evaluate): elites of each run at or above 0.99 on each model, median "
+            "in brackets\n\n| run (fooled model) |";
+      for (const auto& c : columns) md << " " << markdown_cell(c) << " |";
+      md << "\n|---|";
+      for (std::size_t i = 0; i < columns.size(); ++i) md << "---|";
+      md << "\n";
+      for (std::size_t i = 0; i < runs.size(); ++i) {
+        if (!transfers[i]) continue;
+        md << "| " << markdown_cell(names[i] + " (" + runs[i].model_name + ")") << " |";
+        for (const auto& c : columns) {
+          const auto& t = *transfers[i];
+          const auto it = std::find(t.models.begin(), t.models.end(), c);
+          if (it == t.models.end()) {
+            md << " - |";
+            continue;
+          }
+          const auto& v = t.confidence[static_cast<std::size_t>(it - t.models.begin())];
+          md << " " << at_least_text(v, 0.99) << " (" << format("%.4f", median_of(v)) << ") |";
+        }
+        md << "\n";
+      }
     }
     write_line_plot(plot, (fs::path(out) / "comparison.png").string());
     md << "\n![median elite confidence of each run](comparison.png)\n\n";

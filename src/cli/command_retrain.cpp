@@ -19,8 +19,8 @@ Command add_retrain_command(CLI::App& parent) {
   app->add_option("--config", *config_file, "JSON file of run settings (keys: the run option names)");
   for_each_setting(config->run,
                    [&](const char* name, auto& field, const char* help) { add_setting(*app, name, field, help); });
-  for_each_retrain_setting(*config,
-                           [&](const char* name, auto& field, const char* help) { add_setting(*app, name, field, help); });
+  for_each_retrain_setting(
+      *config, [&](const char* name, auto& field, const char* help) { add_setting(*app, name, field, help); });
   return {app, [app, config, config_file] {
             if (!config_file->empty()) {
               RunConfig from_file = config->run;

@@ -45,12 +45,31 @@ Command add_run_command(CLI::App& parent) {
   app->add_option("--config", *config_file, "JSON settings file (keys: these option names); the command line wins");
   for_each_setting(*config,
                    [&](const char* name, auto& field, const char* help) { add_setting(*app, name, field, help); });
+  // --model A --model B: fool both at once (the files after the first go to more-models).
+  app->get_option("--model")
+      ->multi_option_policy(CLI::MultiOptionPolicy::Join)
+      ->description("TorchScript model file (empty: the bundled LeNet); repeat it to fool several models at once");
+  app->get_option("--more-models")->group("");
   return {app, [app, config, config_file] {
             if (!config_file->empty()) apply_config_file(app, *config_file, *config);
+            auto& file = config->model.file;
+            if (const auto newline = file.find('\n'); newline != std::string::npos) {
+              config->more_models = file.substr(newline + 1);
+              file.resize(newline);
+            }
             if (config->out.empty()) config->out = default_out(*config);
             auto& model = config->model.file;
             if (!model.empty() && std::filesystem::exists(model)) {
               model = std::filesystem::absolute(model).lexically_normal().string();
+            }
+            if (!config->more_models.empty()) {  // absolute too, so that a resume from elsewhere finds them
+              std::string files;
+              for (auto f : more_model_files(*config)) {
+                if (!f.empty() && std::filesystem::exists(f))
+                  f = std::filesystem::absolute(f).lexically_normal().string();
+                files += (files.empty() ? "" : "\n") + f;
+              }
+              config->more_models = files;
             }
             install_signal_handlers();
             return execute_run(*config, RunMode::kFresh, &g_stop_signal);

@@ -218,12 +218,20 @@ void RunDirectory::write_elites(const EliteTable& table, const std::string& subd
 
 void RunDirectory::write_archive_csv(const EliteTable& table) const {
   std::ostringstream csv;
-  csv << "class,label,confidence,generation\n";
+  csv << "class,label,confidence,generation";
+  for (const auto& name : table.model_names) csv << "," << csv_field("confidence:" + name);
+  csv << "\n";
   for (std::size_t i = 0; i < table.classes.size(); ++i) {
     char confidence[32];
     std::snprintf(confidence, sizeof confidence, "%.8f", table.confidence[i]);
-    csv << table.classes[i] << "," << csv_field(table.labels[i]) << "," << confidence << "," << table.generation[i]
-        << "\n";
+    csv << table.classes[i] << "," << csv_field(table.labels[i]) << "," << confidence << "," << table.generation[i];
+    if (i < table.model_confidence.size()) {
+      for (const double p : table.model_confidence[i]) {
+        std::snprintf(confidence, sizeof confidence, "%.8f", p);
+        csv << "," << confidence;
+      }
+    }
+    csv << "\n";
   }
   write_file_atomic((fs::path(path_) / "archive.csv").string(), csv.str());
 }
@@ -267,6 +275,23 @@ nlohmann::json make_summary(const EliteTable& table, const nlohmann::json& ident
                             {"label", table.labels[i]},
                             {"confidence", table.confidence[i]},
                             {"generation", table.generation[i]}});
+    if (i < table.model_confidence.size()) s["classes"].back()["model_confidences"] = table.model_confidence[i];
+  }
+  if (!table.model_names.empty()) {
+    // Per model: the median and minimum of the elites' probabilities of their classes, and how many reach 0.99.
+    s["models"] = nlohmann::json::array();
+    for (std::size_t m = 0; m < table.model_names.size(); ++m) {
+      std::vector<double> p;
+      for (const auto& row : table.model_confidence) p.push_back(row.at(m));
+      std::sort(p.begin(), p.end());
+      const std::size_t n = p.size();
+      const double median = n == 0 ? 0 : (n % 2 ? p[n / 2] : 0.5 * (p[n / 2 - 1] + p[n / 2]));
+      s["models"].push_back(
+          {{"model", table.model_names[m]},
+           {"median_confidence", median},
+           {"min_confidence", n == 0 ? 0 : p.front()},
+           {"classes_at_0.99", std::count_if(p.begin(), p.end(), [](double v) { return v >= 0.99; })}});
+    }
   }
   return s;
 }

@@ -81,17 +81,20 @@ int64_t non_negative(int64_t value, const std::string& file, const std::string& 
 
 /// CSV rows (RFC 4180 quoting), the header being row 0.
 
-std::vector<std::vector<std::string>> read_csv_file(const std::string& file, const std::vector<std::string>& header) {
+std::vector<std::vector<std::string>> read_csv_file(const std::string& file, const std::vector<std::string>& header,
+                                                    bool more_columns = false) {
   auto rows = parse_csv(read_existing(file));
-  if (rows.empty() || rows[0] != header) {
+  const bool starts =
+      !rows.empty() && rows[0].size() >= header.size() && std::equal(header.begin(), header.end(), rows[0].begin());
+  if (!starts || (!more_columns && rows[0].size() != header.size())) {
     std::string expected;
     for (const auto& h : header) expected += (expected.empty() ? "" : ",") + h;
     malformed(file, "does not start with the header '" + expected + "'");
   }
   for (std::size_t r = 1; r < rows.size(); ++r) {
-    if (rows[r].size() != header.size()) {
+    if (rows[r].size() != rows[0].size()) {
       malformed(file, "row " + std::to_string(r + 1) + " has " + std::to_string(rows[r].size()) + " fields, not " +
-                          std::to_string(header.size()));
+                          std::to_string(rows[0].size()));
     }
   }
   rows.erase(rows.begin());
@@ -110,7 +113,8 @@ double to_number(const std::string& text, const std::string& file, std::size_t r
 
 std::vector<ClassResult> read_archive_csv(const std::string& file) {
   std::vector<ClassResult> out;
-  const auto rows = read_csv_file(file, {"class", "label", "confidence", "generation"});
+  // Runs against several models add a confidence:<model> column per model.
+  const auto rows = read_csv_file(file, {"class", "label", "confidence", "generation"}, /*more_columns=*/true);
   for (std::size_t r = 0; r < rows.size(); ++r) {
     ClassResult c;
     const std::string row = "row " + std::to_string(r + 2) + ": ";

@@ -1,11 +1,36 @@
 #include "fool/model/scoring.h"
 
+#include <utility>
+
 #include "fool/util/error.h"
 
 namespace fool {
 
-Scorer::Scorer(const Model& model, ScoringOptions options) : model_(model), options_(options) {
-  const auto& input = model.info().input;
+Scorer::Scorer(const Model& model, ScoringOptions options)
+    : Scorer(std::vector<const Model*>{&model}, options, EnsembleFitness::kMin) {}
+
+Scorer::Scorer(std::vector<const Model*> models, ScoringOptions options, EnsembleFitness fitness)
+    : models_(std::move(models)), options_(options), fitness_(fitness) {
+  FOOL_CHECK(!models_.empty(), "a Scorer needs a model");
+  const Model& first = *models_.front();
+  for (const Model* m : models_) {
+    const auto& a = first.info().input;
+    const auto& b = m->info().input;
+    if (b.channels != a.channels || b.height != a.height || b.width != a.width ||
+        m->num_classes() != first.num_classes()) {
+      throw Error(ErrorKind::kUsage, "model '" + m->info().source + "' takes " + std::to_string(b.channels) + "x" +
+                                         std::to_string(b.height) + "x" + std::to_string(b.width) + " images into " +
+                                         std::to_string(m->num_classes()) + " classes, but model '" +
+                                         first.info().source + "' " + std::to_string(a.channels) + "x" +
+                                         std::to_string(a.height) + "x" + std::to_string(a.width) + " into " +
+                                         std::to_string(first.num_classes()) +
+                                         ". Fix: fool models of the same input and classes together.");
+    }
+    if (m->device() != first.device()) {
+      throw Error(ErrorKind::kUsage, "the models are on different devices. Fix: one --device for all.");
+    }
+  }
+  const auto& input = first.info().input;
   if (options_.crops != 1 && options_.crops != 10) {
     throw Error(ErrorKind::kUsage, "--crops must be 1 (whole image) or 10 (corners, centre and their mirrors).");
   }
@@ -25,7 +50,7 @@ Scorer::Scorer(const Model& model, ScoringOptions options) : model_(model), opti
 }
 
 at::Tensor Scorer::model_inputs(const at::Tensor& images) const {
-  const auto& input = model_.info().input;
+  const auto& input = model().info().input;
   if (options_.crops == 1) {
     if (images.size(2) == input.height && images.size(3) == input.width) return images;
     return at::upsample_bilinear2d(images, {input.height, input.width}, /*align_corners=*/false);
@@ -43,27 +68,47 @@ at::Tensor Scorer::model_inputs(const at::Tensor& images) const {
   return at::stack(crops, 1).flatten(0, 1);
 }
 
+at::Tensor Scorer::combine(const std::vector<at::Tensor>& probabilities) const {
+  if (probabilities.size() == 1) return probabilities.front();
+  const auto stacked = at::stack(probabilities, 0);
+  return fitness_ == EnsembleFitness::kMin ? std::get<0>(stacked.min(0)) : stacked.mean(0);
+}
+
 at::Tensor Scorer::probabilities(const at::Tensor& images, int64_t batch_size) const {
+  return combine(model_probabilities(images, batch_size));
+}
+
+std::vector<at::Tensor> Scorer::model_probabilities(const at::Tensor& images, int64_t batch_size) const {
+  std::vector<at::Tensor> out;
+  for (const Model* m : models_) out.push_back(one_model(*m, images, batch_size));
+  return out;
+}
+
+at::Tensor Scorer::one_model(const Model& m, const at::Tensor& images, int64_t batch_size) const {
   const int64_t n = images.size(0);
   const int64_t chunk = batch_size > 0 ? batch_size : n;
-  if (options_.crops == 1) return model_.probabilities(model_inputs(images), batch_size);
+  if (options_.crops == 1) return m.probabilities(model_inputs(images), batch_size);
   at::Tensor broken;  // checked once for the whole batch: one host sync
   // Crop per chunk of images so that only one chunk of crops exists at a time.
   const int64_t images_per_chunk = std::max<int64_t>(1, chunk / options_.crops);
-  auto result = at::empty({n, model_.num_classes()}, images.options().dtype(at::kFloat));
+  auto result = at::empty({n, m.num_classes()}, images.options().dtype(at::kFloat));
   for (int64_t begin = 0; begin < n; begin += images_per_chunk) {
     const int64_t end = std::min(n, begin + images_per_chunk);
-    auto p = model_.probabilities(model_inputs(images.slice(0, begin, end)), 0, broken);
+    auto p = m.probabilities(model_inputs(images.slice(0, begin, end)), 0, broken);
     result.slice(0, begin, end).copy_(p.view({end - begin, options_.crops, -1}).mean(1));
   }
-  model_.throw_if_broken(broken, n * options_.crops);
+  m.throw_if_broken(broken, n * options_.crops);
   return result;
 }
 
 at::Tensor Scorer::differentiable_probabilities(const at::Tensor& images) const {
-  const auto p = model_.differentiable_probabilities(model_inputs(images));
-  if (options_.crops == 1) return p;
-  return p.view({images.size(0), options_.crops, -1}).mean(1);
+  std::vector<at::Tensor> per_model;
+  const auto inputs = model_inputs(images);
+  for (const Model* m : models_) {
+    const auto p = m->differentiable_probabilities(inputs);
+    per_model.push_back(options_.crops == 1 ? p : p.view({images.size(0), options_.crops, -1}).mean(1));
+  }
+  return combine(per_model);
 }
 
 }  // namespace fool

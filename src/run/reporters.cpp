@@ -28,7 +28,23 @@ EliteTable elite_table(const Search& search, const std::vector<std::string>& lab
     table.confidence.push_back(confidence[i].item<double>());
     table.generation.push_back(generation[i].item<int64_t>());
   }
-  table.images = search.encoding().render(archive.genomes()).to(at::kCPU);
+  const auto images = search.encoding().render(archive.genomes());
+  table.images = images.to(at::kCPU);
+  const Scorer& scorer = *search.context().scorer;
+  if (scorer.models().size() > 1) {
+    // Each model's probability of each elite's class, for archive.csv and summary.json.
+    at::NoGradGuard no_grad;
+    const auto targets = archive.targets().view({-1, 1});
+    std::vector<at::Tensor> per_model;
+    for (const auto& p : scorer.model_probabilities(images, search.context().batch_size)) {
+      per_model.push_back(p.gather(1, targets).view({-1}));
+    }
+    const auto all = at::stack(per_model, 1).to(at::kCPU, at::kDouble).contiguous();  // [T,M]
+    for (const Model* m : scorer.models()) table.model_names.push_back(m->info().source);
+    for (int64_t i = 0; i < all.size(0); ++i) {
+      table.model_confidence.emplace_back(all[i].data_ptr<double>(), all[i].data_ptr<double>() + all.size(1));
+    }
+  }
   for (int64_t i = 0; i < archive.cells(); ++i) {
     auto genome = genome_to_json(search.encoding(), archive.genomes(), i);
     if (!genome) break;

@@ -38,14 +38,22 @@ int execute_run(RunConfig c, RunMode mode, const std::atomic<int>* stop_signal) 
   if (resume && !std::filesystem::exists(checkpoint_path)) throw no_checkpoint();
   const Model model = load_model(c.model);
   const at::Device device = model.device();
+  // Fooling several models at once: the others on the same device, with the same forward options.
+  std::vector<Model> others;
+  for (const auto& file : more_model_files(c)) others.push_back(load_model_file(file, device, c.model));
+  std::vector<const Model*> models{&model};
+  for (const auto& m : others) models.push_back(&m);
   const auto classes = shard_classes(parse_classes(c.classes, model.num_classes()), parse_shard(c.shard));
   if (c.population == 0) c.population = default_population(c.encoding, model.info().input.channels);
-  const Scorer scorer(model, {c.crops, c.render_size});
+  const Scorer scorer(models, {c.crops, c.render_size},
+                      c.ensemble_fitness == "mean" ? EnsembleFitness::kMean : EnsembleFitness::kMin);
+  std::string models_sha256 = model.info().sha256;  // the checkpoint's model identity: every model's
+  for (const auto& m : others) models_sha256 += "+" + m.info().sha256;
   // Genomes live at the rendering resolution (the paper's ImageNet genomes are 256x256 for 227 crops).
   c.encoding_options.shape = {model.info().input.channels, scorer.render_height(), scorer.render_width()};
   const auto encoding = make_encoding(c.encoding, c.encoding_options);
   const nlohmann::json settings = settings_to_json(c);
-  const CheckpointIdentity identity{settings.dump(), model.info().sha256, c.encoding, c.search};
+  const CheckpointIdentity identity{settings.dump(), models_sha256, c.encoding, c.search};
 
   SearchContext context;
   context.scorer = &scorer;
@@ -75,12 +83,20 @@ int execute_run(RunConfig c, RunMode mode, const std::atomic<int>* stop_signal) 
     resumed_from = progress_record(search->archive(), checkpoint.generation, checkpoint.evaluations,
                                    checkpoint.forward_equivalents, checkpoint.seconds, 0);
   }
-  const nlohmann::json run_identity = {{"model", model.info().source},
-                                       {"model_sha256", model.info().sha256},
-                                       {"search", c.search},
-                                       {"encoding", c.encoding},
-                                       {"seed", c.seed},
-                                       {"device", device.str()}};
+  nlohmann::json run_identity = {{"model", model.info().source},
+                                 {"model_sha256", model.info().sha256},
+                                 {"search", c.search},
+                                 {"encoding", c.encoding},
+                                 {"seed", c.seed},
+                                 {"device", device.str()}};
+  if (!others.empty()) {
+    run_identity["models"] = nlohmann::json::array();
+    for (const Model* m : models) {
+      run_identity["models"].push_back(
+          {{"source", m->info().source}, {"sha256", m->info().sha256}, {"name", m->info().name}});
+    }
+    run_identity["ensemble_fitness"] = c.ensemble_fitness;
+  }
   nlohmann::json config = run_identity;
   config["fool_version"] = version();
   config["git_revision"] = git_revision();

@@ -20,6 +20,18 @@ void require(bool ok, const std::string& setting, const std::string& rule) {
 
 }  // namespace
 
+std::vector<std::string> more_model_files(const RunConfig& c) {
+  std::vector<std::string> files;
+  if (c.more_models.empty()) return files;
+  std::size_t begin = 0;
+  for (std::size_t end = c.more_models.find('\n'); end != std::string::npos; end = c.more_models.find('\n', begin)) {
+    files.push_back(c.more_models.substr(begin, end - begin));
+    begin = end + 1;
+  }
+  files.push_back(c.more_models.substr(begin));
+  return files;
+}
+
 void validate(const RunConfig& c) {
   const auto& e = c.encoding_options;
   // config.json records every setting: text that JSON cannot hold fails now, not after the run.
@@ -33,6 +45,11 @@ void validate(const RunConfig& c) {
     }
   });
   check_search_name(c.search);
+  require(c.ensemble_fitness == "min" || c.ensemble_fitness == "mean", "ensemble-fitness",
+          "'" + c.ensemble_fitness + "' is not min or mean. Fix: --ensemble-fitness min or mean");
+  for (const auto& file : more_model_files(c)) {
+    require(!file.empty(), "model", "is an empty file name. Fix: give each --model a file");
+  }
   make_encoding(c.encoding, e);  // throws naming the encodings; the options are checked when it is built
   check_search_encoding(c.search, c.encoding);
   parse_shard(c.shard);  // throws naming the form

@@ -33,9 +33,7 @@ constexpr std::size_t kMaxJsonBytes = 16u << 20;
 constexpr std::size_t kMaxModelBytes = std::size_t{8} << 30;
 
 using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 std::string round_name(int64_t round) {
   char name[32];
@@ -73,10 +71,10 @@ void check_split(const LabelledImages& split, const std::string& what, const Ima
                  const std::string& model) {
   const auto s = split.images.sizes();
   if (s[1] != input.channels || s[2] != input.height || s[3] != input.width) {
-    throw Error(ErrorKind::kUsage, "the " + what + " images are " + std::to_string(s[1]) + "x" +
-                                       std::to_string(s[2]) + "x" + std::to_string(s[3]) + " but model '" + model +
-                                       "' takes " + std::to_string(input.channels) + "x" +
-                                       std::to_string(input.height) + "x" + std::to_string(input.width) +
+    throw Error(ErrorKind::kUsage, "the " + what + " images are " + std::to_string(s[1]) + "x" + std::to_string(s[2]) +
+                                       "x" + std::to_string(s[3]) + " but model '" + model + "' takes " +
+                                       std::to_string(input.channels) + "x" + std::to_string(input.height) + "x" +
+                                       std::to_string(input.width) +
                                        ". Fix: give --data for this model's input (or the model for this data).");
   }
   const int64_t low = split.labels.min().item<int64_t>(), high = split.labels.max().item<int64_t>();
@@ -202,8 +200,8 @@ nlohmann::json read_json_file(const std::string& path) {
   try {
     return nlohmann::json::parse(read_file(path, kMaxJsonBytes));
   } catch (const nlohmann::json::exception& e) {
-    throw Error(ErrorKind::kIo, "'" + path + "' is not valid JSON (" + e.what() +
-                                    "). Fix: delete it, or start again with --force.");
+    throw Error(ErrorKind::kIo,
+                "'" + path + "' is not valid JSON (" + e.what() + "). Fix: delete it, or start again with --force.");
   }
 }
 
@@ -232,6 +230,7 @@ void validate_retrain(const RetrainConfig& c) {
   if (c.train_limit < 0) fail("--train-limit must be >= 0 (0: every image).");
   if (!(c.fooling_share > 0 && c.fooling_share <= 100)) fail("--fooling-share must be in (0, 100].");
   if (!c.run.shard.empty()) fail("--shard does not apply to fool retrain. Fix: leave it out.");
+  if (!c.run.more_models.empty()) fail("fool retrain trains one network at a time. Fix: give one --model.");
 }
 
 nlohmann::json retrain_settings(RetrainConfig c) {
@@ -246,12 +245,24 @@ nlohmann::json retrain_settings(RetrainConfig c) {
 }  // namespace
 
 const std::vector<std::string>& rounds_csv_header() {
-  static const std::vector<std::string> header{
-      "round",           "model",           "test_accuracy",         "fooling_added",
-      "fooling_trained", "earlier_as_fooling", "earlier_median_confidence", "classes",
-      "median_confidence", "min_confidence", "classes_at_0.99",      "classes_at_0.9999",
-      "evaluations",     "evaluations_to_0.99", "evaluations_to_0.9999", "train_loss",
-      "train_seconds",   "evolve_seconds"};
+  static const std::vector<std::string> header{"round",
+                                               "model",
+                                               "test_accuracy",
+                                               "fooling_added",
+                                               "fooling_trained",
+                                               "earlier_as_fooling",
+                                               "earlier_median_confidence",
+                                               "classes",
+                                               "median_confidence",
+                                               "min_confidence",
+                                               "classes_at_0.99",
+                                               "classes_at_0.9999",
+                                               "evaluations",
+                                               "evaluations_to_0.99",
+                                               "evaluations_to_0.9999",
+                                               "train_loss",
+                                               "train_seconds",
+                                               "evolve_seconds"};
   return header;
 }
 
@@ -263,8 +274,8 @@ std::string rounds_csv_row(const RoundRecord& r) {
       << r.fooling_trained << ',' << optional(r.earlier_as_fooling) << ',' << optional(r.earlier_median) << ','
       << r.classes << ',' << number(r.median_confidence) << ',' << number(r.min_confidence) << ',' << r.at_099 << ','
       << r.at_09999 << ',' << r.evaluations << ',' << optional_count(r.evaluations_to_099) << ','
-      << optional_count(r.evaluations_to_09999) << ',' << number(r.train_loss) << ',' << number(r.train_seconds)
-      << ',' << number(r.evolve_seconds);
+      << optional_count(r.evaluations_to_09999) << ',' << number(r.train_loss) << ',' << number(r.train_seconds) << ','
+      << number(r.evolve_seconds);
   return row.str();
 }
 
@@ -279,8 +290,8 @@ std::vector<RoundRecord> parse_rounds_csv(const std::string& text, const std::st
   std::vector<RoundRecord> records;
   for (std::size_t i = 1; i < rows.size(); ++i) {
     const auto& f = rows[i];
-    if (f.size() != header.size()) throw bad(i, std::to_string(f.size()) + " fields, expected " +
-                                                    std::to_string(header.size()));
+    if (f.size() != header.size())
+      throw bad(i, std::to_string(f.size()) + " fields, expected " + std::to_string(header.size()));
     const auto integer = [&](std::size_t k, bool optional) -> int64_t {
       if (optional && f[k].empty()) return -1;
       const auto v = csv_integer(f[k]);
@@ -295,7 +306,8 @@ std::vector<RoundRecord> parse_rounds_csv(const std::string& text, const std::st
     };
     RoundRecord r;
     r.round = integer(0, false);
-    if (r.round < 0 || r.round > kMaxRounds) throw bad(i, "round " + f[0] + " is outside 0.." + std::to_string(kMaxRounds));
+    if (r.round < 0 || r.round > kMaxRounds)
+      throw bad(i, "round " + f[0] + " is outside 0.." + std::to_string(kMaxRounds));
     r.model = f[1];
     r.test_accuracy = real(2, false);
     r.fooling_added = integer(3, false);
@@ -399,20 +411,20 @@ int execute_retrain(RetrainConfig c, const std::atomic<int>* stop_signal) {
     if (!fs::exists(model_path)) {
       const std::string previous = (fs::path(dir) / round_name(round == 0 ? 0 : round - 1) / "model.pt").string();
       if (round == 0) {
-        write_file_atomic(model_path, c.run.model.file.empty() ? bundled_model_bytes()
-                                                                : read_file(c.run.model.file, kMaxModelBytes));
+        write_file_atomic(
+            model_path, c.run.model.file.empty() ? bundled_model_bytes() : read_file(c.run.model.file, kMaxModelBytes));
       } else {
         const auto start = Clock::now();
-        const std::string from =
-            c.init == "scratch" ? (fs::path(dir) / round_name(0) / "model.pt").string() : previous;
+        const std::string from = c.init == "scratch" ? (fs::path(dir) / round_name(0) / "model.pt").string() : previous;
         const uint64_t seed = c.train.seed + static_cast<uint64_t>(round) * 1000003u;
         const Model from_model = load_model_file(from, device, c.run.model);  // checks the file first
         torch::jit::Module module;
         try {
           module = torch::jit::load(from, device);
         } catch (const c10::Error& e) {
-          throw Error(ErrorKind::kModel, "'" + from + "' cannot be loaded for training. Fix: delete it, and "
-                                         "fool retrain makes it again.");
+          throw Error(ErrorKind::kModel, "'" + from +
+                                             "' cannot be loaded for training. Fix: delete it, and "
+                                             "fool retrain makes it again.");
         }
         if (from_model.info().labels.back() != kFoolingLabel) add_output(module, real_classes, seed);
         if (c.init == "scratch") reinitialise(module, seed + 1);
@@ -432,11 +444,9 @@ int execute_retrain(RetrainConfig c, const std::atomic<int>* stop_signal) {
         data.labels = data.labels.to(device);
         TrainOptions options = c.train;
         options.seed = seed;
-        spdlog::info("round {}: training on {} images ({} fooling images x {}), {} epochs, from {}", round,
-                     data.size(), n_fooling, repeats, options.epochs,
-                     c.init == "scratch" ? "scratch" : round_name(round - 1));
-        const TrainResult trained =
-            train_classifier(module, info.outputs_probabilities, data, options, stop_signal);
+        spdlog::info("round {}: training on {} images ({} fooling images x {}), {} epochs, from {}", round, data.size(),
+                     n_fooling, repeats, options.epochs, c.init == "scratch" ? "scratch" : round_name(round - 1));
+        const TrainResult trained = train_classifier(module, info.outputs_probabilities, data, options, stop_signal);
         if (trained.stopped) return 128 + stop_signal->load();
         std::ostringstream bytes;
         torch::jit::ExtraFilesMap extra{
@@ -507,10 +517,11 @@ int execute_retrain(RetrainConfig c, const std::atomic<int>* stop_signal) {
     write_file_atomic(record_path, record_json(r).dump(2) + "\n");
     records.push_back(r);
     write_table();
-    spdlog::info("round {}: median {:.6f}, {} of {} classes >= 0.99, {} >= 0.9999; earlier fooling images: {} "
-                 "labelled fooling",
-                 round, r.median_confidence, r.at_099, r.classes, r.at_09999,
-                 r.earlier_as_fooling < 0 ? std::string("-") : number(r.earlier_as_fooling));
+    spdlog::info(
+        "round {}: median {:.6f}, {} of {} classes >= 0.99, {} >= 0.9999; earlier fooling images: {} "
+        "labelled fooling",
+        round, r.median_confidence, r.at_099, r.classes, r.at_09999,
+        r.earlier_as_fooling < 0 ? std::string("-") : number(r.earlier_as_fooling));
   }
   write_table();
   spdlog::info("rounds in {}/{}", dir, kRoundsFile);

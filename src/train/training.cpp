@@ -132,12 +132,13 @@ TrainResult train_classifier(torch::jit::Module& module, bool outputs_probabilit
     parameters.push_back(p);
   }
   if (parameters.empty()) {
-    throw Error(ErrorKind::kModel, "the model has no parameters to train (its weights are constants or buffers). "
-                                   "Fix: export it with its layers' weights as parameters.");
+    throw Error(ErrorKind::kModel,
+                "the model has no parameters to train (its weights are constants or buffers). "
+                "Fix: export it with its layers' weights as parameters.");
   }
-  torch::optim::SGD sgd(parameters, torch::optim::SGDOptions(options.learning_rate)
-                                        .momentum(options.momentum)
-                                        .weight_decay(options.weight_decay));
+  torch::optim::SGD sgd(
+      parameters,
+      torch::optim::SGDOptions(options.learning_rate).momentum(options.momentum).weight_decay(options.weight_decay));
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(options.seed);
   TrainResult result;
   module.train(true);
@@ -156,16 +157,15 @@ TrainResult train_classifier(torch::jit::Module& module, bool outputs_probabilit
         const auto x = data.images.index_select(0, rows);
         const auto y = data.labels.index_select(0, rows);
         const auto out = module.forward({x}).toTensor().to(at::kFloat);
-        const auto loss = outputs_probabilities ? at::nll_loss(out.clamp_min(1e-12).log(), y)
-                                                : at::cross_entropy_loss(out, y);
+        const auto loss =
+            outputs_probabilities ? at::nll_loss(out.clamp_min(1e-12).log(), y) : at::cross_entropy_loss(out, y);
         sgd.zero_grad();
         loss.backward();
         sgd.step();
         const double value = loss.item<double>();
         if (!std::isfinite(value)) {
-          throw Error(ErrorKind::kModel, "training diverged: the loss became " + std::to_string(value) +
-                                             " at step " + std::to_string(result.steps) +
-                                             ". Fix: lower --train-lr.");
+          throw Error(ErrorKind::kModel, "training diverged: the loss became " + std::to_string(value) + " at step " +
+                                             std::to_string(result.steps) + ". Fix: lower --train-lr.");
         }
         loss_sum += value * static_cast<double>(rows.size(0));
         seen += rows.size(0);

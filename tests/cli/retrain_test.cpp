@@ -18,9 +18,9 @@ namespace fs = std::filesystem;
 
 std::vector<std::string> retrain_args(const std::string& out, const std::string& rounds,
                                       const std::string& generations = "30") {
-  return {"retrain",       "--data",   mnist_dir(), "--rounds",    rounds,  "--generations", generations,
-          "--train-limit", "600",      "--epochs",  "1",           "--threads", "2",         "--dump-every",
-          "10",            "--snapshot-elites",     "--out",       out};
+  return {"retrain",   "--data",        mnist_dir(), "--rounds",          rounds,  "--generations",
+          generations, "--train-limit", "600",       "--epochs",          "1",     "--threads",
+          "2",         "--dump-every",  "10",        "--snapshot-elites", "--out", out};
 }
 
 /// `args` with each option of `changes` set to its value there (added when absent).
@@ -122,8 +122,10 @@ TEST(Retrain, SigkillInALaterRoundResumesWithoutLosingEarlierRounds) {
 /// An IDX image file of `count` gray images of side `side`, and its labels all `label`.
 void write_idx_pair(const std::string& dir, const std::string& part, int side, int count, int label) {
   fs::create_directories(dir);
-  std::string images{0, 0, 8, 3, 0, 0, 0, static_cast<char>(count), 0, 0, 0, static_cast<char>(side), 0, 0, 0,
-                     static_cast<char>(side)};
+  std::string images{0, 0, 8, 3,
+                     0, 0, 0, static_cast<char>(count),
+                     0, 0, 0, static_cast<char>(side),
+                     0, 0, 0, static_cast<char>(side)};
   images += std::string(static_cast<std::size_t>(count * side * side), '\x40');
   write_file_atomic(dir + "/" + part + "-images-idx3-ubyte", images);
   write_file_atomic(dir + "/" + part + "-labels-idx1-ubyte",
@@ -170,8 +172,7 @@ TEST(Retrain, BadInputGivesOneLineAndItsExitCode) {
   EXPECT_EQ(no_fooling.exit_code, 3) << no_fooling.describe();
   EXPECT_NE(no_fooling.err.find("`fooling` last"), std::string::npos) << no_fooling.describe();
   const auto lines = no_fooling.err_lines();  // progress lines of the rounds read back, then one error
-  EXPECT_EQ(std::count_if(lines.begin(), lines.end(), [](const std::string& l) { return l.rfind("error", 0) == 0; }),
-            1)
+  EXPECT_EQ(std::count_if(lines.begin(), lines.end(), [](const std::string& l) { return l.rfind("error", 0) == 0; }), 1)
       << no_fooling.describe();
   write_file_atomic(out + "/round-00/round.json", "{\"round\": 0");
   const auto damaged = run_fool(retrain_args(out, "1", "5"));

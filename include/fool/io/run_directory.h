@@ -31,6 +31,10 @@ struct EliteTable {
   std::vector<std::array<int64_t, 4>> milestones;
   at::Tensor images;                    ///< [T,C,H,W] in [0,1] on the CPU
   std::vector<nlohmann::json> genomes;  ///< genome files written beside the PNGs (CPPN); may be empty
+  /// Several models fooled at once: their names, and each elite's probability of its class on each
+  /// ([T][M]); empty for one model.
+  std::vector<std::string> model_names;
+  std::vector<std::vector<double>> model_confidence;
 };
 
 /// A run directory held for writing: every RunDirectory holds the directory's lock (.fool.lock,

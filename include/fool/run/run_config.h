@@ -4,6 +4,7 @@
 // the effective values into its config.json. Names are a public interface: keep them.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "fool/encoding/encoding.h"
 #include "fool/model/model_settings.h"
@@ -12,8 +13,10 @@
 namespace fool {
 
 struct RunConfig {
-  ModelSettings model;                ///< which model, on which device, at which precision
-  std::string search = "map-elites";  ///< search method, from the registry (fool/search/search.h)
+  ModelSettings model;                   ///< which model, on which device, at which precision
+  std::string more_models;               ///< further model files fooled at once, one per line (--model repeated)
+  std::string ensemble_fitness = "min";  ///< several models: a class's fitness is the min or mean over them
+  std::string search = "map-elites";     ///< search method, from the registry (fool/search/search.h)
   std::string encoding = "direct";
   int64_t generations = 1000;  ///< generations, the random initial one (generation 0) included
   int64_t population = 0;      ///< offspring per generation and initial genomes; 0: the
@@ -43,6 +46,10 @@ void for_each_setting(RunConfig& c, Visitor&& visit) {
   auto& e = c.encoding_options;
   auto& s = c.search_options;
   for_each_model_setting(c.model, visit);
+  visit("more-models", c.more_models,
+        "further model files to fool at once, one per line (on the command line: repeat --model)");
+  visit("ensemble-fitness", c.ensemble_fitness,
+        "several models: a class's fitness is the min (every model fooled) or mean of its probability over them");
   visit("search", c.search,
         "search method: map-elites (the paper's evolution) or ascent (its gradient ascent, direct encoding)");
   visit("encoding", c.encoding, "genome encoding: direct or cppn");
@@ -114,6 +121,9 @@ void for_each_setting(RunConfig& c, Visitor&& visit) {
   visit("ascent-project", s.ascent_project,
         "ascent: size each step without the gradient that would push pixels past 0 or 1 (not in the original)");
 }
+
+/// The files of more_models, one per line (empty: a single model).
+std::vector<std::string> more_model_files(const RunConfig& c);
 
 /// Checks ranges and names that the type alone does not (the search and encoding names against
 /// their registries); throws fool::Error (kUsage) naming the setting and the fix.

@@ -21,14 +21,14 @@
 namespace fool {
 
 struct RetrainConfig {
-  RunConfig run;                  ///< each round's evolution; run.model is the first network, run.out the directory
-  std::string data;               ///< folder of IDX files: train-images/-labels and t10k-images/-labels (.gz or not)
-  int64_t rounds = 15;            ///< retrained networks after round 0's
+  RunConfig run;                   ///< each round's evolution; run.model is the first network, run.out the directory
+  std::string data;                ///< folder of IDX files: train-images/-labels and t10k-images/-labels (.gz or not)
+  int64_t rounds = 15;             ///< retrained networks after round 0's
   std::string init = "fine-tune";  ///< fine-tune: from the previous network; scratch: re-initialised (the paper)
   TrainOptions train;
-  int64_t train_limit = 0;        ///< use the first N training images (0: all)
-  bool snapshot_elites = false;   ///< also add every snapshot's elites, not only the final ones
-  double fooling_share = 1.0;     ///< the fooling class is sampled this many times as often as an average real class
+  int64_t train_limit = 0;       ///< use the first N training images (0: all)
+  bool snapshot_elites = false;  ///< also add every snapshot's elites, not only the final ones
+  double fooling_share = 1.0;    ///< the fooling class is sampled this many times as often as an average real class
 };
 
 /// Visits the retraining settings as (name, field, help); the run settings come from for_each_setting.
@@ -45,7 +45,8 @@ void for_each_retrain_setting(RetrainConfig& c, Visitor&& visit) {
   visit("momentum", c.train.momentum, "SGD momentum");
   visit("weight-decay", c.train.weight_decay, "SGD L2 weight decay");
   visit("train-limit", c.train_limit, "use only the first N training images (0: all)");
-  visit("snapshot-elites", c.snapshot_elites, "add every snapshot's elites to the fooling class, not only the final ones");
+  visit("snapshot-elites", c.snapshot_elites,
+        "add every snapshot's elites to the fooling class, not only the final ones");
   visit("fooling-share", c.fooling_share,
         "sample the fooling class this many times as often as an average real class (its images repeated)");
 }

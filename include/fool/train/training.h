@@ -27,9 +27,9 @@ struct TrainOptions {
 };
 
 struct TrainResult {
-  int64_t steps = 0;        ///< optimiser steps taken
-  double last_loss = 0;     ///< mean cross-entropy of the last epoch
-  bool stopped = false;     ///< a stop signal ended it early (the module is then half-trained)
+  int64_t steps = 0;     ///< optimiser steps taken
+  double last_loss = 0;  ///< mean cross-entropy of the last epoch
+  bool stopped = false;  ///< a stop signal ended it early (the module is then half-trained)
 };
 
 /// Adds one output to the module's classifier, the last parameter of rank >= 2 whose first size is
