@@ -367,7 +367,7 @@ at::Tensor Model::run_module(const at::Tensor& images) const {
   return result.toTensor();
 }
 
-at::Tensor Model::checked_chunk(const at::Tensor& images, at::Tensor& broken) const {
+at::Tensor Model::checked_chunk(const at::Tensor& images, at::Tensor& broken, at::Tensor* log_probabilities) const {
   auto out = forward(images);
   if (out.dim() != 2 || out.size(0) != images.size(0) || out.size(1) != num_classes()) {
     model_error(info_->source, "forward returns shape " + c10::str(out.sizes()) + " for a batch of " +
@@ -379,6 +379,7 @@ at::Tensor Model::checked_chunk(const at::Tensor& images, at::Tensor& broken) co
   out = out.to(at::kFloat);
   auto p = info_->outputs_probabilities ? out : at::softmax(out, 1);
   check_outputs(info_->outputs_probabilities ? p : out, broken);
+  if (log_probabilities != nullptr) *log_probabilities = info_->outputs_probabilities ? p.log() : at::log_softmax(out, 1);
   return p;
 }
 
@@ -421,6 +422,22 @@ at::Tensor Model::probabilities(const at::Tensor& images, int64_t batch_size, at
   for (int64_t begin = 0; begin < n; begin += batch_size) {
     const int64_t end = std::min(n, begin + batch_size);
     result.slice(0, begin, end).copy_(checked_chunk(images.slice(0, begin, end), broken));
+  }
+  return result;
+}
+
+at::Tensor Model::probabilities(const at::Tensor& images, int64_t batch_size, at::Tensor& broken,
+                                 at::Tensor& log_probabilities) const {
+  at::NoGradGuard no_grad;
+  const int64_t n = images.size(0);
+  if (batch_size <= 0 || batch_size >= n) return checked_chunk(images, broken, &log_probabilities);
+  auto result = at::empty({n, num_classes()}, images.options().dtype(at::kFloat));
+  log_probabilities = at::empty({n, num_classes()}, images.options().dtype(at::kFloat));
+  for (int64_t begin = 0; begin < n; begin += batch_size) {
+    const int64_t end = std::min(n, begin + batch_size);
+    at::Tensor log_p;
+    result.slice(0, begin, end).copy_(checked_chunk(images.slice(0, begin, end), broken, &log_p));
+    log_probabilities.slice(0, begin, end).copy_(log_p);
   }
   return result;
 }

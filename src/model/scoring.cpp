@@ -1,5 +1,6 @@
 #include "fool/model/scoring.h"
 
+#include <cmath>
 #include <utility>
 
 #include "fool/util/error.h"
@@ -74,8 +75,26 @@ at::Tensor Scorer::combine(const std::vector<at::Tensor>& probabilities) const {
   return fitness_ == EnsembleFitness::kMin ? std::get<0>(stacked.min(0)) : stacked.mean(0);
 }
 
+at::Tensor Scorer::combine_log(const std::vector<at::Tensor>& log_probabilities) const {
+  if (log_probabilities.size() == 1) return log_probabilities.front();
+  const auto stacked = at::stack(log_probabilities, 0);
+  if (fitness_ == EnsembleFitness::kMin) return std::get<0>(stacked.min(0));
+  return at::logsumexp(stacked, 0) - std::log(static_cast<double>(log_probabilities.size()));
+}
+
 at::Tensor Scorer::probabilities(const at::Tensor& images, int64_t batch_size) const {
   return combine(model_probabilities(images, batch_size));
+}
+
+at::Tensor Scorer::probabilities(const at::Tensor& images, int64_t batch_size, at::Tensor& log_probabilities) const {
+  std::vector<at::Tensor> p, log_p;
+  for (const Model* m : models_) {
+    at::Tensor l;
+    p.push_back(one_model(*m, images, batch_size, &l));
+    log_p.push_back(l);
+  }
+  log_probabilities = combine_log(log_p);
+  return combine(p);
 }
 
 std::vector<at::Tensor> Scorer::model_probabilities(const at::Tensor& images, int64_t batch_size) const {
@@ -84,18 +103,33 @@ std::vector<at::Tensor> Scorer::model_probabilities(const at::Tensor& images, in
   return out;
 }
 
-at::Tensor Scorer::one_model(const Model& m, const at::Tensor& images, int64_t batch_size) const {
+at::Tensor Scorer::one_model(const Model& m, const at::Tensor& images, int64_t batch_size,
+                             at::Tensor* log_probabilities) const {
   const int64_t n = images.size(0);
   const int64_t chunk = batch_size > 0 ? batch_size : n;
-  if (options_.crops == 1) return m.probabilities(model_inputs(images), batch_size);
   at::Tensor broken;  // checked once for the whole batch: one host sync
+  if (options_.crops == 1) {
+    if (log_probabilities == nullptr) return m.probabilities(model_inputs(images), batch_size);
+    auto p = m.probabilities(model_inputs(images), batch_size, broken, *log_probabilities);
+    m.throw_if_broken(broken, n);
+    return p;
+  }
   // Crop per chunk of images so that only one chunk of crops exists at a time.
   const int64_t images_per_chunk = std::max<int64_t>(1, chunk / options_.crops);
   auto result = at::empty({n, m.num_classes()}, images.options().dtype(at::kFloat));
+  if (log_probabilities != nullptr) *log_probabilities = at::empty_like(result);
+  const double log_crops = std::log(static_cast<double>(options_.crops));
   for (int64_t begin = 0; begin < n; begin += images_per_chunk) {
     const int64_t end = std::min(n, begin + images_per_chunk);
-    auto p = m.probabilities(model_inputs(images.slice(0, begin, end)), 0, broken);
+    at::Tensor log_p;
+    auto p = log_probabilities == nullptr
+                 ? m.probabilities(model_inputs(images.slice(0, begin, end)), 0, broken)
+                 : m.probabilities(model_inputs(images.slice(0, begin, end)), 0, broken, log_p);
     result.slice(0, begin, end).copy_(p.view({end - begin, options_.crops, -1}).mean(1));
+    if (log_probabilities != nullptr) {  // the log of the crops' mean probability
+      log_probabilities->slice(0, begin, end).copy_(at::logsumexp(log_p.view({end - begin, options_.crops, -1}), 1) -
+                                                   log_crops);
+    }
   }
   m.throw_if_broken(broken, n * options_.crops);
   return result;

@@ -109,6 +109,7 @@ std::string encode_checkpoint(const Search& search, const ProgressRecord& last, 
   dict.insert("confidence", archive.confidence().to(at::kCPU));
   dict.insert("found", archive.generation().to(at::kCPU));
   dict.insert("milestones", archive.milestones().to(at::kCPU));
+  dict.insert("log_confidence", archive.log_confidence().to(at::kCPU));
   put_tensors(dict, "genome", archive.genomes().fields());
   put_tensors(dict, "search_state", search.state());
   {
@@ -157,6 +158,7 @@ Checkpoint decode_checkpoint(const std::string& bytes, const std::string& source
     c.forward_equivalents =
         dict.contains("forward_equivalents") ? dict.at("forward_equivalents").toInt() : c.evaluations;
     if (dict.contains("milestones")) c.milestones = dict.at("milestones").toTensor();
+    if (dict.contains("log_confidence")) c.log_confidence = dict.at("log_confidence").toTensor();
     c.seconds = dict.at("seconds").toDouble();
     c.targets = dict.at("targets").toTensor();
     c.confidence = dict.at("confidence").toTensor();
@@ -205,7 +207,8 @@ void restore_checkpoint(Search& search, const Checkpoint& c, const CheckpointIde
   const bool milestones_fit =
       !c.milestones.defined() || (c.milestones.dim() == 2 && c.milestones.size(0) == cells &&
                                   c.milestones.size(1) == 4 && c.milestones.scalar_type() == at::kLong);
-  if (!one_per_cell(c.confidence, at::kFloat) || !one_per_cell(c.found, at::kLong) || !milestones_fit) {
+  const bool log_fits = !c.log_confidence.defined() || one_per_cell(c.log_confidence, at::kFloat);
+  if (!one_per_cell(c.confidence, at::kFloat) || !one_per_cell(c.found, at::kLong) || !milestones_fit || !log_fits) {
     bad(source, std::string("malformed archive (confidences or generations are not one per class). ") + kFixResume);
   }
   // The genomes must have the encoding's fields, types and ranks, one row per cell.
@@ -227,7 +230,8 @@ void restore_checkpoint(Search& search, const Checkpoint& c, const CheckpointIde
   for (const auto& [name, t] : c.search_state) state[name] = t.to(device);
   search.restore_state(state);
   search.archive().restore(c.targets.to(device), c.genomes.to(device), c.confidence.to(device), c.found.to(device),
-                           c.milestones.defined() ? c.milestones.to(device) : at::Tensor());
+                           c.milestones.defined() ? c.milestones.to(device) : at::Tensor(),
+                           c.log_confidence.defined() ? c.log_confidence.to(device) : at::Tensor());
   try {
     std::lock_guard<std::mutex> lock(search.generator().mutex());
     search.generator().set_state(c.generator_state);

@@ -176,7 +176,7 @@ void Ascent::step_(int64_t generation) {
 int64_t Ascent::next_forward_equivalents(int64_t) const { return (1 + kStepCost) * archive_.cells(); }
 
 int64_t Ascent::tell(const GenomeBatch& genomes, const at::Tensor& probabilities, int64_t generation) {
-  return archive_.insert(genomes, probabilities, generation);
+  return archive_.insert(genomes, probabilities, generation, scored_log_probabilities(probabilities));
 }
 
 SearchState Ascent::state() const {

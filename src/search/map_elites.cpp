@@ -38,9 +38,10 @@ GenomeBatch MapElites::ask(int64_t generation) {
 }
 
 int64_t MapElites::tell(const GenomeBatch& genomes, const at::Tensor& probabilities, int64_t generation) {
-  if (generation == 0) return archive_.insert(genomes, probabilities, generation);
+  const at::Tensor log_probabilities = scored_log_probabilities(probabilities);
+  if (generation == 0) return archive_.insert(genomes, probabilities, generation, log_probabilities);
   const at::Tensor before = archive_.confidence().clone();
-  const int64_t replaced = archive_.insert(genomes, probabilities, generation);
+  const int64_t replaced = archive_.insert(genomes, probabilities, generation, log_probabilities);
   const at::Tensor targets = probabilities.index_select(1, archive_.targets());
   int64_t offset = 0;
   for (std::size_t i = 0; i < emitters_.size(); ++i) {

@@ -61,12 +61,17 @@ at::Tensor Search::predict(const at::Tensor& images) const {
   return context_.scorer->probabilities(images, context_.batch_size);
 }
 
+at::Tensor Search::predict(const at::Tensor& images, at::Tensor& log_probabilities) const {
+  return context_.scorer->probabilities(images, context_.batch_size, log_probabilities);
+}
+
 Search::Step Search::step(int64_t generation) {
   const GenomeBatch genomes = ask(generation);
-  const at::Tensor probabilities = predict(render(genomes));
+  const at::Tensor probabilities = predict(render(genomes), log_probabilities_);
   Step s;
   s.evaluations = genomes.size();
   s.replacements = tell(genomes, probabilities, generation);
+  log_probabilities_ = at::Tensor();
   s.forward_equivalents = s.evaluations + take_extra_forward_equivalents();
   return s;
 }

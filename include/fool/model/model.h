@@ -78,6 +78,11 @@ class Model {
   /// here) which contract rules the chunks broke. throw_if_broken(broken, N) checks it later, so
   /// that a caller scoring a batch in several calls synchronises once.
   at::Tensor probabilities(const at::Tensor& images, int64_t batch_size, at::Tensor& broken) const;
+  /// The same, also setting `log_probabilities` to [N,K] float32 log-probabilities from the same
+  /// forward: log-softmax of the logits, finite where a probability underflows to 0 or rounds to 1
+  /// (a model that outputs probabilities: their logarithm).
+  at::Tensor probabilities(const at::Tensor& images, int64_t batch_size, at::Tensor& broken,
+                           at::Tensor& log_probabilities) const;
   /// Throws fool::Error (kModel) naming the rule when `broken` (from probabilities) is non-zero.
   void throw_if_broken(const at::Tensor& broken, int64_t images) const;
   /// The raw module output for one chunk ([N,K], logits or probabilities as declared; bf16 or
@@ -103,7 +108,7 @@ class Model {
   /// One forward of two blank images as configured; throws fool::Error (kModel) naming `setting`.
   void check_forward(const std::string& setting) const;
   /// One chunk's forward, its shape checked, as float32 probabilities; contract flags into `broken`.
-  at::Tensor checked_chunk(const at::Tensor& images, at::Tensor& broken) const;
+  at::Tensor checked_chunk(const at::Tensor& images, at::Tensor& broken, at::Tensor* log_probabilities = nullptr) const;
   /// ORs into `broken` the contract rules that the raw outputs `out` [n,K] break (bit 1: NaN or
   /// infinite, 2: probabilities outside [0,1], 4: rows not summing to 1).
   void check_outputs(const at::Tensor& out, at::Tensor& broken) const;

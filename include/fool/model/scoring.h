@@ -38,6 +38,9 @@ class Scorer {
   /// images: [N,C,render_height,render_width] in [0,1] on the model's device → [N,K] probabilities
   /// (several models: their minimum or mean, per class).
   at::Tensor probabilities(const at::Tensor& images, int64_t batch_size) const;
+  /// The same, also setting `log_probabilities` [N,K] from the same forwards (log-softmax: finite
+  /// where a probability underflows to 0 or rounds to 1; crops and models combined in log space).
+  at::Tensor probabilities(const at::Tensor& images, int64_t batch_size, at::Tensor& log_probabilities) const;
   /// Each model's own [N,K] probabilities, in the order of models().
   std::vector<at::Tensor> model_probabilities(const at::Tensor& images, int64_t batch_size) const;
   /// The same, in one batch with autograd on (the images' gradient flows through the crops).
@@ -54,8 +57,10 @@ class Scorer {
   std::vector<const Model*> models_;
   ScoringOptions options_;
   EnsembleFitness fitness_ = EnsembleFitness::kMin;
-  at::Tensor one_model(const Model& model, const at::Tensor& images, int64_t batch_size) const;
+  at::Tensor one_model(const Model& model, const at::Tensor& images, int64_t batch_size,
+                       at::Tensor* log_probabilities = nullptr) const;
   at::Tensor combine(const std::vector<at::Tensor>& probabilities) const;
+  at::Tensor combine_log(const std::vector<at::Tensor>& log_probabilities) const;
   int64_t render_height_, render_width_;
 };
 

@@ -124,6 +124,8 @@ class Search {
   at::Tensor render(const GenomeBatch& genomes) const;
   /// [N,K] probabilities of `images`, in forward chunks of context().batch_size.
   at::Tensor predict(const at::Tensor& images) const;
+  /// The same, also giving their log-probabilities (the archive's tie-breaker).
+  at::Tensor predict(const at::Tensor& images, at::Tensor& log_probabilities) const;
 
   struct Step {
     int64_t evaluations = 0;          ///< genomes scored (one forward pass each)
@@ -137,6 +139,12 @@ class Search {
   Archive& archive() { return archive_; }
   at::Generator& generator() { return context_.generator; }
   const SearchContext& context() const { return context_; }
+  /// The log-probabilities step() predicted with the probabilities it hands to tell() (undefined
+  /// when tell() is called otherwise): a tell() passes them to Archive::insert.
+  at::Tensor scored_log_probabilities(const at::Tensor& probabilities) const {
+    return log_probabilities_.defined() && log_probabilities_.sizes() == probabilities.sizes() ? log_probabilities_
+                                                                                                : at::Tensor();
+  }
   const Encoding& encoding() const { return *context_.encoding; }
   const Scorer& scorer() const { return *context_.scorer; }
 
@@ -154,6 +162,7 @@ class Search {
   SearchContext context_;
   Archive archive_;
   int64_t extra_forward_equivalents_ = 0;
+  at::Tensor log_probabilities_;  ///< of the batch step() is telling
 };
 
 using SearchFactory = std::function<std::unique_ptr<Search>(const SearchContext&)>;
