@@ -379,7 +379,8 @@ at::Tensor Model::checked_chunk(const at::Tensor& images, at::Tensor& broken, at
   out = out.to(at::kFloat);
   auto p = info_->outputs_probabilities ? out : at::softmax(out, 1);
   check_outputs(info_->outputs_probabilities ? p : out, broken);
-  if (log_probabilities != nullptr) *log_probabilities = info_->outputs_probabilities ? p.log() : at::log_softmax(out, 1);
+  if (log_probabilities != nullptr)
+    *log_probabilities = info_->outputs_probabilities ? p.log() : at::log_softmax(out, 1);
   return p;
 }
 
@@ -427,7 +428,7 @@ at::Tensor Model::probabilities(const at::Tensor& images, int64_t batch_size, at
 }
 
 at::Tensor Model::probabilities(const at::Tensor& images, int64_t batch_size, at::Tensor& broken,
-                                 at::Tensor& log_probabilities) const {
+                                at::Tensor& log_probabilities) const {
   at::NoGradGuard no_grad;
   const int64_t n = images.size(0);
   if (batch_size <= 0 || batch_size >= n) return checked_chunk(images, broken, &log_probabilities);

@@ -127,8 +127,8 @@ at::Tensor Scorer::one_model(const Model& m, const at::Tensor& images, int64_t b
                  : m.probabilities(model_inputs(images.slice(0, begin, end)), 0, broken, log_p);
     result.slice(0, begin, end).copy_(p.view({end - begin, options_.crops, -1}).mean(1));
     if (log_probabilities != nullptr) {  // the log of the crops' mean probability
-      log_probabilities->slice(0, begin, end).copy_(at::logsumexp(log_p.view({end - begin, options_.crops, -1}), 1) -
-                                                   log_crops);
+      log_probabilities->slice(0, begin, end)
+          .copy_(at::logsumexp(log_p.view({end - begin, options_.crops, -1}), 1) - log_crops);
     }
   }
   m.throw_if_broken(broken, n * options_.crops);

@@ -9,8 +9,8 @@ namespace fool {
 
 Archive::Archive(at::Tensor targets) : targets_(std::move(targets)) {
   confidence_ = at::full({targets_.size(0)}, -1.0, targets_.options().dtype(at::kFloat));
-  log_confidence_ = at::full({targets_.size(0)}, -std::numeric_limits<float>::infinity(),
-                             targets_.options().dtype(at::kFloat));
+  log_confidence_ =
+      at::full({targets_.size(0)}, -std::numeric_limits<float>::infinity(), targets_.options().dtype(at::kFloat));
   generation_ = at::full({targets_.size(0)}, -1, targets_.options().dtype(at::kLong));
   milestones_ = at::full({targets_.size(0), 4}, -1, targets_.options().dtype(at::kLong));
 }
@@ -59,8 +59,7 @@ void Archive::restore(at::Tensor targets, GenomeBatch genomes, at::Tensor confid
   // Checkpoints written before the tie-breaker existed: the log of the confidence (−1, empty: −inf).
   log_confidence_ = log_confidence.defined()
                         ? std::move(log_confidence)
-                        : at::where(confidence_ < 0, at::full({}, -INFINITY, confidence_.options()),
-                                    confidence_.log());
+                        : at::where(confidence_ < 0, at::full({}, -INFINITY, confidence_.options()), confidence_.log());
   generation_ = std::move(generation);
   milestones_ = milestones.defined() ? std::move(milestones)
                                      : at::full({targets_.size(0), 4}, -1, targets_.options().dtype(at::kLong));

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "fool/search/random.h"
 
 namespace fool {
@@ -46,6 +48,34 @@ TEST(Archive, EachCellTakesItsBestChild) {
   EXPECT_EQ(confidences(archive), (std::vector<float>{0.7f, 0.7f}));
   EXPECT_FLOAT_EQ(archive.genomes()["genes"][0][0].item<float>(), 1.0f);
   EXPECT_FLOAT_EQ(archive.genomes()["genes"][1][0].item<float>(), 2.0f);
+}
+
+TEST(Archive, LogProbabilitiesBreakTiesAtZeroAndOne) {
+  // A retrained network gives every child probability 0.0f for the digits (underflow) and
+  // saturated ones 1.0f: the log-probabilities of the same forward still order them.
+  Archive archive(at::tensor({0, 1}, at::kLong));
+  const auto p = at::tensor({1.0f, 0.0f, 1.0f, 0.0f}).view({2, 2});
+  EXPECT_EQ(archive.insert(numbered_children(2), p, 0, at::tensor({-1e-9f, -140.0f, -2e-9f, -120.0f}).view({2, 2})), 2);
+  EXPECT_FLOAT_EQ(archive.genomes()["genes"][0][0].item<float>(), 0.0f) << "class 0: child 0's log p is higher";
+  EXPECT_FLOAT_EQ(archive.genomes()["genes"][1][0].item<float>(), 1.0f) << "class 1: child 1's log p is higher";
+  EXPECT_FLOAT_EQ(archive.log_confidence()[1].item<float>(), -120.0f);
+  // Equal probabilities, higher log-probability: replaced; lower: kept.
+  EXPECT_EQ(archive.insert(numbered_children(1, 10.0f), at::tensor({1.0f, 0.0f}).view({1, 2}), 1,
+                           at::tensor({-1e-10f, -130.0f}).view({1, 2})),
+            1);
+  EXPECT_FLOAT_EQ(archive.genomes()["genes"][0][0].item<float>(), 10.0f);
+  EXPECT_FLOAT_EQ(archive.genomes()["genes"][1][0].item<float>(), 1.0f);
+  EXPECT_EQ(confidences(archive), (std::vector<float>{1.0f, 0.0f}));
+  // A higher probability always wins, whatever the log-probabilities say (they agree in practice).
+  EXPECT_EQ(archive.insert(numbered_children(1, 20.0f), at::tensor({0.5f, 1e-30f}).view({1, 2}), 2,
+                           at::tensor({-0.69f, -69.0f}).view({1, 2})),
+            1);
+  EXPECT_FLOAT_EQ(archive.genomes()["genes"][1][0].item<float>(), 20.0f);
+  // Restored without log-probabilities (an older checkpoint): the log of the confidence.
+  Archive restored(at::tensor({0, 1}, at::kLong));
+  restored.restore(archive.targets(), archive.genomes(), at::tensor({0.5f, -1.0f}), archive.generation());
+  EXPECT_NEAR(restored.log_confidence()[0].item<float>(), std::log(0.5f), 1e-6);
+  EXPECT_TRUE(std::isinf(restored.log_confidence()[1].item<float>()));
 }
 
 TEST(Archive, EqualProbabilityDoesNotReplace) {

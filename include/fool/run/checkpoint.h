@@ -32,7 +32,7 @@ struct Checkpoint {
   double seconds = 0;
   at::Tensor targets, confidence, found;  ///< the archive, on the CPU
   at::Tensor milestones;                  ///< the archive's milestones (undefined in older checkpoints)
-  at::Tensor log_confidence;  ///< absent from checkpoints written before the tie-breaker: undefined
+  at::Tensor log_confidence;              ///< absent from checkpoints written before the tie-breaker: undefined
   GenomeBatch genomes;                    ///< on the CPU
   at::Tensor generator_state;             ///< the run's random generator
   SearchState search_state;               ///< Search::state(), on the CPU

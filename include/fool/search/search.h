@@ -143,7 +143,7 @@ class Search {
   /// when tell() is called otherwise): a tell() passes them to Archive::insert.
   at::Tensor scored_log_probabilities(const at::Tensor& probabilities) const {
     return log_probabilities_.defined() && log_probabilities_.sizes() == probabilities.sizes() ? log_probabilities_
-                                                                                                : at::Tensor();
+                                                                                               : at::Tensor();
   }
   const Encoding& encoding() const { return *context_.encoding; }
   const Scorer& scorer() const { return *context_.scorer; }
