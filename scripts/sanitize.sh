@@ -11,4 +11,4 @@ ninja -C build-asan -j"$(nproc)" fool_unit_tests
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 # Only the unit suite: the cli suite runs the (uninstrumented-in-spirit) binary end to end.
-ctest --test-dir build-asan -L unit --output-on-failure "${@}"
+ctest --test-dir build-asan -L unit --output-on-failure -j"$(nproc)" "${@}"

@@ -341,6 +341,12 @@ int execute_retrain(RetrainConfig c, const std::atomic<int>* stop_signal) {
   if (c.run.force) remove_previous(dir);
   if (fs::exists(settings_path)) {
     nlohmann::json before = read_json_file(settings_path), now = settings;
+    if (!before.is_object() || !before.contains("run") || !before.contains("retrain") || !before["run"].is_object() ||
+        !before["retrain"].is_object()) {
+      throw Error(ErrorKind::kIo, "'" + settings_path +
+                                      "' is not fool retrain's settings file. Fix: another --out, "
+                                      "or --force to start the rounds again.");
+    }
     before["retrain"].erase("rounds");
     now["retrain"].erase("rounds");
     if (before != now) {
@@ -462,10 +468,17 @@ int execute_retrain(RetrainConfig c, const std::atomic<int>* stop_signal) {
       }
     }
     if (round > 0 && fs::exists(rdir / "train.json")) {
-      const auto t = read_json_file((rdir / "train.json").string());
-      r.train_loss = t.value("loss", 0.0);
-      r.train_seconds = t.value("seconds", 0.0);
-      r.fooling_trained = t.value("fooling_images", int64_t{0});
+      const std::string train_path = (rdir / "train.json").string();
+      const auto t = read_json_file(train_path);
+      try {
+        r.train_loss = t.at("loss").get<double>();
+        r.train_seconds = t.at("seconds").get<double>();
+        r.fooling_trained = t.at("fooling_images").get<int64_t>();
+      } catch (const nlohmann::json::exception& e) {
+        throw Error(ErrorKind::kIo,
+                    "'" + train_path + "' is not a training record (" + e.what() +
+                        "). Fix: delete it and the round's model.pt, and fool retrain trains it again.");
+      }
     }
     const Model model = load_model_file(model_path, device, c.run.model);
     if (round > 0 && (model.info().labels.back() != kFoolingLabel || model.num_classes() != real_classes + 1)) {

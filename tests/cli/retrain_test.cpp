@@ -36,6 +36,11 @@ std::vector<std::string> changed(std::vector<std::string> args, const std::vecto
   return args;
 }
 
+std::vector<std::string> with_force(std::vector<std::string> args) {
+  args.push_back("--force");
+  return args;
+}
+
 /// rounds.csv without the two wall-clock columns (train_seconds, evolve_seconds).
 std::vector<std::vector<std::string>> rounds_without_times(const std::string& dir) {
   auto rows = read_csv(dir + "/rounds.csv");
@@ -174,6 +179,16 @@ TEST(Retrain, BadInputGivesOneLineAndItsExitCode) {
   const auto lines = no_fooling.err_lines();  // progress lines of the rounds read back, then one error
   EXPECT_EQ(std::count_if(lines.begin(), lines.end(), [](const std::string& l) { return l.rfind("error", 0) == 0; }), 1)
       << no_fooling.describe();
+  write_file_atomic(out + "/retrain.json", "[1, 2]");
+  const auto settings = run_fool(retrain_args(out, "1", "5"));
+  EXPECT_EQ(settings.exit_code, 4) << settings.describe();
+  EXPECT_EQ(settings.err_lines().size(), 1u) << settings.describe();
+  ASSERT_EQ(run_fool(with_force(retrain_args(out, "1", "5"))).exit_code, 0);
+  write_file_atomic(out + "/round-01/train.json", "{\"loss\": \"low\"}");
+  fs::remove(out + "/round-01/round.json");
+  const auto train_record = run_fool(retrain_args(out, "1", "5"));
+  EXPECT_EQ(train_record.exit_code, 4) << train_record.describe();
+  EXPECT_NE(train_record.err.find("train.json"), std::string::npos) << train_record.describe();
   write_file_atomic(out + "/round-00/round.json", "{\"round\": 0");
   const auto damaged = run_fool(retrain_args(out, "1", "5"));
   EXPECT_EQ(damaged.exit_code, 4) << damaged.describe();
