@@ -309,7 +309,26 @@ int report_rounds(const ReportOptions& o) {
   }
   plot.series = {accuracy, median, at_099, caught};
   write_line_plot(plot, (fs::path(out) / "rounds.png").string());
-  md << "\n![test accuracy, median confidence and detection of earlier fooling images by round](rounds.png)\n";
+  // What fooling each network costs: evaluations until every class got to 0.99 and 0.9999.
+  LinePlot cost;
+  cost.title = "Evaluations until every class is fooled";
+  cost.x_label = "round";
+  cost.y_label = "evaluations";
+  cost.y_max = 1;
+  PlotSeries to_099{"to 0.99", {}, {}, -1}, to_09999{"to 0.9999", {}, {}, -1};
+  for (const auto& r : rounds) {
+    for (const auto& [series, value] :
+         {std::pair<PlotSeries*, int64_t>{&to_099, r.evaluations_to_099}, {&to_09999, r.evaluations_to_09999}}) {
+      if (value < 0) continue;
+      series->x.push_back(static_cast<double>(r.round));
+      series->y.push_back(static_cast<double>(value));
+      cost.y_max = std::max(cost.y_max, 1.05 * static_cast<double>(value));
+    }
+  }
+  cost.series = {to_099, to_09999};
+  write_line_plot(cost, (fs::path(out) / "rounds_cost.png").string());
+  md << "\n![test accuracy, median confidence and detection of earlier fooling images by round](rounds.png)\n"
+     << "\n![evaluations until every class reached 0.99 and 0.9999, by round (missing: never)](rounds_cost.png)\n";
   for (const auto* r : {&rounds.front(), &rounds.back()}) {
     char name[32];  // the round's own folder, whatever the table's model column says
     std::snprintf(name, sizeof name, "round-%02lld", static_cast<long long>(r->round));

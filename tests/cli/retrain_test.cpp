@@ -96,6 +96,7 @@ TEST(Retrain, RoundsTableContractModelsResumeAndReport) {
   const auto report = run_fool({"report", out});
   ASSERT_EQ(report.exit_code, 0) << report.describe();
   EXPECT_TRUE(fs::exists(out + "/report/rounds.png"));
+  EXPECT_TRUE(fs::exists(out + "/report/rounds_cost.png"));
   const std::string md = read_text(out + "/report/report.md");
   EXPECT_NE(md.find("| 2 |"), std::string::npos) << md;
   EXPECT_NE(md.find("round2_contact_sheet.png"), std::string::npos) << md;
