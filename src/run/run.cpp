@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <tuple>
 
 #include "fool/io/files.h"
 #include "fool/io/json.h"
@@ -66,12 +67,13 @@ int execute_run(RunConfig c, RunMode mode, const std::atomic<int>* stop_signal) 
   const auto search = make_search(c.search, context);
   // Generation 0 always runs whole: a budget below it would be exceeded at once.
   const int64_t first = search->next_evaluations();
-  for (const auto& [name, budget] : {std::pair<const char*, int64_t>{"max-evaluations", c.max_evaluations},
-                                     {"max-forward-equivalents", c.max_forward_equivalents}}) {
-    if (budget > 0 && budget < first) {
+  for (const auto& [name, budget, cost] :
+       {std::tuple<const char*, int64_t, int64_t>{"max-evaluations", c.max_evaluations, first},
+        {"max-forward-equivalents", c.max_forward_equivalents, first * search->models()}}) {
+    if (budget > 0 && budget < cost) {
       throw Error(ErrorKind::kUsage, std::string("--") + name + " " + std::to_string(budget) +
-                                         " is less than generation 0, which scores " + std::to_string(first) +
-                                         " images. Fix: --" + name + " " + std::to_string(first) +
+                                         " is less than generation 0, which costs " + std::to_string(cost) +
+                                         ". Fix: --" + name + " " + std::to_string(cost) +
                                          " or more, or a smaller --population.");
     }
   }

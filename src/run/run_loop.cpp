@@ -48,7 +48,7 @@ RunOutcome run_loop(Search& search, const StopRules& stop, const std::vector<Rep
     } else if (stop.max_evaluations > 0 && record.evaluations + search.next_evaluations() > stop.max_evaluations) {
       outcome.reason = StopReason::kMaxEvaluations;
     } else if (stop.max_forward_equivalents > 0 &&
-               record.forward_equivalents + search.next_forward_equivalents(record.generation + 1) >
+               record.forward_equivalents + search.next_forward_equivalents_all_models(record.generation + 1) >
                    stop.max_forward_equivalents) {
       outcome.reason = StopReason::kMaxForwardEquivalents;
     } else {

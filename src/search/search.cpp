@@ -53,6 +53,8 @@ Search::Search(SearchContext context) : context_(std::move(context)), archive_(c
   FOOL_CHECK(context_.generator.defined(), "a search needs the run's generator");
 }
 
+int64_t Search::models() const { return static_cast<int64_t>(context_.scorer->models().size()); }
+
 at::Tensor Search::render(const GenomeBatch& genomes) const {
   return context_.encoding->render(genomes, context_.scorer->render_height(), context_.scorer->render_width());
 }
@@ -72,7 +74,7 @@ Search::Step Search::step(int64_t generation) {
   s.evaluations = genomes.size();
   s.replacements = tell(genomes, probabilities, generation);
   log_probabilities_ = at::Tensor();
-  s.forward_equivalents = s.evaluations + take_extra_forward_equivalents();
+  s.forward_equivalents = (s.evaluations + take_extra_forward_equivalents()) * models();
   return s;
 }
 

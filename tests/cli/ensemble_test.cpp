@@ -42,6 +42,8 @@ TEST(EnsembleConverted, TwoModelsAtOnceRecordEachModelsConfidence) {
     EXPECT_EQ(summary["models"][1]["model"], mlp);
     EXPECT_EQ(summary["classes"][0]["model_confidences"].size(), 2u);
     EXPECT_EQ(read_json(out + "/config.json")["settings"]["more-models"], mlp);
+    EXPECT_EQ(summary["forward_equivalents"].get<int64_t>(), 2 * summary["evaluations"].get<int64_t>())
+        << "each image goes through both models: two forward passes";
   }
   // A resume keeps both models and continues; check and report read the wider archive.csv.
   const auto resumed = run_fool({"resume", tmp / "min", "--generations", "60"});

@@ -112,8 +112,14 @@ class Search {
   /// Images the next generation (after generation 0) will score (default: the population).
   virtual int64_t next_evaluations() const { return context_.population; }
   /// The cost of generation `generation` (> 0) in forward equivalents, the search's own passes
-  /// included (default: the evaluations).
+  /// included (default: the evaluations), for one model.
   virtual int64_t next_forward_equivalents(int64_t generation) const { return next_evaluations(); }
+  /// The same for every model of the scorer: each image goes through each of them.
+  int64_t next_forward_equivalents_all_models(int64_t generation) const {
+    return next_forward_equivalents(generation) * models();
+  }
+  /// The models the scorer fools at once (1 unless --model is repeated).
+  int64_t models() const;
 
   /// State beyond the archive and the generator, for checkpoints (default: none).
   virtual SearchState state() const { return {}; }
@@ -129,7 +135,8 @@ class Search {
 
   struct Step {
     int64_t evaluations = 0;          ///< genomes scored (one forward pass each)
-    int64_t forward_equivalents = 0;  ///< evaluations plus the search's own passes (a backward counts two)
+    int64_t forward_equivalents = 0;  ///< evaluations plus the search's own passes (a backward counts two),
+                                      ///< times the models scored
     int64_t replacements = 0;         ///< archive cells replaced
   };
   /// One generation: ask, render, predict, tell.
