@@ -244,6 +244,15 @@ RunData read_run(const std::string& dir, unsigned parts) {
         run.input = ImageShape{input[0].get<int64_t>(), input[1].get<int64_t>(), input[2].get<int64_t>()};
       }
     }
+    // Several models fooled at once: every model's name, joined.
+    if (run.config.contains("models") && run.config["models"].is_array() && run.config["models"].size() > 1) {
+      std::string names;
+      for (const auto& m : run.config["models"]) {
+        if (!m.is_object() || !m.contains("name") || !m["name"].is_string()) continue;
+        names += (names.empty() ? "" : " + ") + m["name"].get<std::string>();
+      }
+      if (!names.empty()) run.model_name = names;
+    }
   }
   if (run.model_name.empty()) run.model_name = run.summary.model;
   if (parts & (kRunArchive | kRunElites)) run.archive = read_archive_csv(file("archive.csv"));
