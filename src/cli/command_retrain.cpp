@@ -19,6 +19,9 @@ Command add_retrain_command(CLI::App& parent) {
   app->add_option("--config", *config_file, "JSON file of run settings (keys: the run option names)");
   for_each_setting(config->run,
                    [&](const char* name, auto& field, const char* help) { add_setting(*app, name, field, help); });
+  // One network at a time: the settings for several models do not apply.
+  app->get_option("--more-models")->group("");
+  app->get_option("--ensemble-fitness")->group("");
   for_each_retrain_setting(
       *config, [&](const char* name, auto& field, const char* help) { add_setting(*app, name, field, help); });
   return {app, [app, config, config_file] {
