@@ -21,6 +21,7 @@
 #include "fool/sweep/aggregate.h"
 #include "fool/train/retrain.h"
 #include "fool/util/error.h"
+#include "fool/util/statistics.h"
 
 namespace fool::cli {
 namespace {
@@ -176,13 +177,6 @@ std::optional<TransferColumns> read_transfer(const std::string& run_dir) {
   return t;
 }
 
-double median_of(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 std::string at_least_text(const std::vector<double>& v, double threshold) {
   const auto count = std::count_if(v.begin(), v.end(), [&](double p) { return p >= threshold; });
   return std::to_string(count) + "/" + std::to_string(v.size());
@@ -196,7 +190,7 @@ std::string evaluation_sections(const RunData& run, const std::string& hashes) {
        << "|---|---|---|---|\n";
     for (std::size_t m = 0; m < t->models.size(); ++m) {
       md << "| " << markdown_cell(t->models[m]) << " | " << at_least_text(t->confidence[m], 0.99) << " | "
-         << at_least_text(t->confidence[m], 0.5) << " | " << format("%.6f", median_of(t->confidence[m])) << " |\n";
+         << at_least_text(t->confidence[m], 0.5) << " | " << format("%.6f", median(t->confidence[m])) << " |\n";
     }
     md << "\n";
   }
@@ -446,7 +440,7 @@ int report(const ReportOptions& o) {
             continue;
           }
           const auto& v = t.confidence[static_cast<std::size_t>(it - t.models.begin())];
-          md << " " << at_least_text(v, 0.99) << " (" << format("%.4f", median_of(v)) << ") |";
+          md << " " << at_least_text(v, 0.99) << " (" << format("%.4f", median(v)) << ") |";
         }
         md << "\n";
       }

@@ -14,6 +14,7 @@
 #include "fool/io/files.h"
 #include "fool/io/images.h"
 #include "fool/util/error.h"
+#include "fool/util/statistics.h"
 
 namespace fool {
 namespace fs = std::filesystem;
@@ -285,10 +286,9 @@ nlohmann::json make_summary(const EliteTable& table, const nlohmann::json& ident
       for (const auto& row : table.model_confidence) p.push_back(row.at(m));
       std::sort(p.begin(), p.end());
       const std::size_t n = p.size();
-      const double median = n == 0 ? 0 : (n % 2 ? p[n / 2] : 0.5 * (p[n / 2 - 1] + p[n / 2]));
       s["models"].push_back(
           {{"model", table.model_names[m]},
-           {"median_confidence", median},
+           {"median_confidence", median(p)},
            {"min_confidence", n == 0 ? 0 : p.front()},
            {"classes_at_0.99", std::count_if(p.begin(), p.end(), [](double v) { return v >= 0.99; })}});
     }

@@ -19,6 +19,7 @@
 #include "fool/model/model_settings.h"
 #include "fool/run/run.h"
 #include "fool/util/error.h"
+#include "fool/util/statistics.h"
 
 namespace fool {
 namespace {
@@ -132,13 +133,6 @@ int64_t evaluations_to(const std::vector<ProgressRecord>& progress, double thres
     if (p.min >= threshold) return p.evaluations;
   }
   return -1;
-}
-
-double median(std::vector<double> v) {
-  if (v.empty()) return -1;
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 std::string number(double v) {
