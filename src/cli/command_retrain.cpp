@@ -4,7 +4,6 @@
 #include <memory>
 
 #include "cli/common.h"
-#include "fool/io/json.h"
 #include "fool/train/retrain.h"
 
 namespace fool::cli {
@@ -25,16 +24,7 @@ Command add_retrain_command(CLI::App& parent) {
   for_each_retrain_setting(
       *config, [&](const char* name, auto& field, const char* help) { add_setting(*app, name, field, help); });
   return {app, [app, config, config_file] {
-            if (!config_file->empty()) {
-              RunConfig from_file = config->run;
-              load_config_file(*config_file, from_file);
-              nlohmann::json merged = settings_to_json(from_file);
-              const nlohmann::json given = settings_to_json(config->run);
-              for (auto& item : given.items()) {
-                if (app->get_option("--" + item.key())->count() > 0) merged[item.key()] = item.value();
-              }
-              settings_from_json(merged, config->run, *config_file);
-            }
+            if (!config_file->empty()) apply_config_file(app, *config_file, config->run);
             auto& model = config->run.model.file;
             if (!model.empty() && std::filesystem::exists(model)) {
               model = std::filesystem::absolute(model).lexically_normal().string();

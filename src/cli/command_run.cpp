@@ -15,9 +15,7 @@
 #include "fool/util/error.h"
 
 namespace fool::cli {
-namespace {
 
-/// Settings from --config that the command line did not give.
 void apply_config_file(CLI::App* app, const std::string& path, RunConfig& config) {
   RunConfig from_file = config;
   load_config_file(path, from_file);
@@ -28,6 +26,8 @@ void apply_config_file(CLI::App* app, const std::string& path, RunConfig& config
   }
   settings_from_json(merged, config, path);
 }
+
+namespace {
 
 std::string default_out(const RunConfig& c) {
   char stamp[32];

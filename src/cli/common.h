@@ -14,6 +14,10 @@
 #include "fool/model/model_settings.h"
 #include "fool/util/enum_names.h"
 
+namespace fool {
+struct RunConfig;
+}
+
 namespace fool::cli {
 
 /// A subcommand: its CLI11 app and what runs when it is chosen (returns the exit code).
@@ -34,6 +38,10 @@ Command add_report_command(CLI::App& parent);
 Command add_sweep_command(CLI::App& parent);
 Command add_merge_command(CLI::App& parent);
 Command add_retrain_command(CLI::App& parent);
+
+/// The settings of the --config file at `path` that `app`'s command line did not give, into
+/// `config` (fool run and fool retrain; defined in command_run.cpp).
+void apply_config_file(CLI::App* app, const std::string& path, RunConfig& config);
 
 /// The signal that asked a long command (run, resume, sweep) to stop: 0 until SIGINT or SIGTERM.
 extern std::atomic<int> g_stop_signal;
