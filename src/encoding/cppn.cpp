@@ -38,6 +38,28 @@ at::Tensor one_hot_slot(const at::Tensor& slot, const at::Tensor& apply, int64_t
   return (at::arange(m, slot.options()).view({1, m}) == slot.view({-1, 1})).logical_and(apply.view({-1, 1}));
 }
 
+/// "32,32,32": the widths of --cppn-hidden's layers. Throws fool::Error (kUsage).
+std::vector<int64_t> parse_hidden_layers(const std::string& text) {
+  std::vector<int64_t> widths;
+  if (text.empty()) return widths;
+  const std::string fix =
+      ". Fix: comma-separated layer widths of 1-256 nodes, at most 1024 in all, e.g. 32,32,32 "
+      "(empty: no hidden layer).";
+  std::stringstream parts(text + ",");
+  int64_t total = 0;
+  for (std::string part; std::getline(parts, part, ',');) {
+    const bool digits = !part.empty() && part.size() <= 3 && part.find_first_not_of("0123456789") == std::string::npos;
+    const int64_t width = digits ? std::stoll(part) : 0;
+    if (width < 1 || width > 256)
+      throw Error(ErrorKind::kUsage, "--cppn-hidden '" + text + "': bad layer '" + part + "'" + fix);
+    widths.push_back(width);
+    total += width;
+  }
+  if (total > 1024)
+    throw Error(ErrorKind::kUsage, "--cppn-hidden '" + text + "' has " + std::to_string(total) + " nodes" + fix);
+  return widths;
+}
+
 }  // namespace
 
 Activation activation_from_name(const std::string& name) {
@@ -46,9 +68,10 @@ Activation activation_from_name(const std::string& name) {
   if (name == "gaussian") return Activation::kGaussian;
   if (name == "linear") return Activation::kLinear;
   if (name == "tanh") return Activation::kTanh;
+  if (name == "logistic") return Activation::kLogistic;
   throw Error(ErrorKind::kUsage, "unknown CPPN activation '" + name +
                                      "'. Fix: --activations takes a comma-separated subset of sine, sigmoid, gaussian, "
-                                     "linear, tanh.");
+                                     "linear, tanh, logistic.");
 }
 
 std::string activation_name(Activation a) {
@@ -63,6 +86,8 @@ std::string activation_name(Activation a) {
       return "linear";
     case Activation::kTanh:
       return "tanh";
+    case Activation::kLogistic:
+      return "logistic";
   }
   return "unknown";
 }
@@ -73,6 +98,12 @@ CppnEncoding::CppnEncoding(const EncodingOptions& options)
   for (std::string name; std::getline(names, name, ',');) activations_.push_back(activation_from_name(name));
   if (activations_.empty())
     throw Error(ErrorKind::kUsage, "--activations is empty. Fix: e.g. sine,sigmoid,gaussian,linear.");
+  hidden_ = parse_hidden_layers(options.cppn_hidden);
+  if (!(options.cppn_init_weight > 0 && options.cppn_init_weight <= kCppnWeightRange)) {
+    throw Error(ErrorKind::kUsage,
+                "--cppn-init-weight must be in (0, 10], the weights' range. Fix: e.g. 10 (the "
+                "original) or 3.");
+  }
   // The original's CPPN cross() copies the parents (DnnFF::cross, PAPER.md §1.4).
   if (options.crossover != Crossover::kNone) {
     throw Error(
@@ -83,17 +114,31 @@ CppnEncoding::CppnEncoding(const EncodingOptions& options)
 }
 
 GenomeBatch CppnEncoding::random(int64_t n, at::Generator& gen, const at::Device& device) const {
-  const int64_t o = outputs_, m = kCppnInputs + o;
+  const int64_t o = outputs_;
+  int64_t m = kCppnInputs + o;
+  for (const int64_t width : hidden_) m += width;
   const auto options = at::TensorOptions(device);
   auto active = at::ones({n, m}, options.dtype(at::kBool));
   auto activation = at::randint(static_cast<int64_t>(activations_.size()), {n, m}, gen, options.dtype(at::kLong));
   activation.narrow(1, 0, kCppnInputs).zero_();
   auto rank = at::zeros({n, m}, options.dtype(at::kDouble));
   rank.narrow(1, kCppnInputs, o).fill_(1.0);
-  // The initial topology: every input to every output, random weights, no hidden node.
+  // The initial topology: every input to every output, random weights, no hidden node (the
+  // paper's); or with --cppn-hidden, layers of hidden nodes (slots after the outputs, layer l of L
+  // at rank l/(L+1)), inputs to the first, each to the next, the last to the outputs.
   auto edge = at::zeros({n, m, m}, options.dtype(at::kBool));
-  edge.narrow(1, kCppnInputs, o).narrow(2, 0, kCppnInputs).fill_(true);
-  auto weight = at::rand({n, m, m}, gen, options.dtype(at::kFloat)).mul_(2 * kCppnWeightRange).sub_(kCppnWeightRange);
+  int64_t from = 0, from_size = kCppnInputs, next = kCppnInputs + o;
+  const auto layers = static_cast<double>(hidden_.size());
+  for (std::size_t l = 0; l < hidden_.size(); ++l) {
+    rank.narrow(1, next, hidden_[l]).fill_(static_cast<double>(l + 1) / (layers + 1));
+    edge.narrow(1, next, hidden_[l]).narrow(2, from, from_size).fill_(true);
+    from = next;
+    from_size = hidden_[l];
+    next += hidden_[l];
+  }
+  edge.narrow(1, kCppnInputs, o).narrow(2, from, from_size).fill_(true);
+  const double range = options_.cppn_init_weight;
+  auto weight = at::rand({n, m, m}, gen, options.dtype(at::kFloat)).mul_(2 * range).sub_(range);
   weight.mul_(edge);
   return GenomeBatch(
       {{"active", active}, {"activation", activation}, {"rank", rank}, {"edge", edge}, {"weight", weight}});

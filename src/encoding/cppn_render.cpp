@@ -41,6 +41,9 @@ void activate_(Activation a, at::Tensor p) {
     case Activation::kTanh:
       p.mul_(5.0).tanh_();
       return;
+    case Activation::kLogistic:
+      p.sigmoid_();
+      return;
   }
 }
 
@@ -57,6 +60,8 @@ at::Tensor activated(Activation a, const at::Tensor& p) {
       return p.clamp(-3.0, 3.0).div(3.0);
     case Activation::kTanh:
       return p.mul(5.0).tanh();
+    case Activation::kLogistic:
+      return p.sigmoid();
   }
   return p;
 }
@@ -241,11 +246,10 @@ at::Tensor CppnEncoding::render_outputs(const GenomeBatch& genomes, int64_t heig
   const int64_t chunk = std::max<int64_t>(1, kRenderBudget / std::max<int64_t>(1, m * pixels));
   for (int64_t begin = 0; begin < total; begin += chunk) {
     const int64_t end = std::min(total, begin + chunk);
-    const auto plan = make_plan(active.slice(0, begin, end), genomes["activation"].slice(0, begin, end),
-                                genomes["edge"].slice(0, begin, end), genomes["weight"].slice(0, begin, end), outputs_,
-                                static_cast<int64_t>(activations_.size()));
-    result.slice(0, begin, end)
-        .copy_(render_plan(plan, planes, activations_).view({end - begin, outputs_, height, width}));
+    const auto [activation, set] = rendered_activations(genomes["activation"].slice(0, begin, end));
+    const auto plan = make_plan(active.slice(0, begin, end), activation, genomes["edge"].slice(0, begin, end),
+                                genomes["weight"].slice(0, begin, end), outputs_, static_cast<int64_t>(set.size()));
+    result.slice(0, begin, end).copy_(render_plan(plan, planes, set).view({end - begin, outputs_, height, width}));
   }
   return result;
 }
@@ -258,9 +262,18 @@ at::Tensor CppnEncoding::render_outputs_differentiable(const GenomeBatch& genome
                  weight.size(2) == active.size(1),
              "CPPN weights of the wrong shape for their genomes");
   const auto planes = input_planes(height, width, active.device()).to(weight.scalar_type()).view({kCppnInputs, pixels});
-  const auto plan = make_plan(active, genomes["activation"], genomes["edge"], weight, outputs_,
-                              static_cast<int64_t>(activations_.size()));
-  return render_plan_differentiable(plan, planes, activations_).view({genomes.size(), outputs_, height, width});
+  const auto [activation, set] = rendered_activations(genomes["activation"]);
+  const auto plan = make_plan(active, activation, genomes["edge"], weight, outputs_, static_cast<int64_t>(set.size()));
+  return render_plan_differentiable(plan, planes, set).view({genomes.size(), outputs_, height, width});
+}
+
+std::pair<at::Tensor, std::vector<Activation>> CppnEncoding::rendered_activations(const at::Tensor& activation) const {
+  if (options_.cppn_output == CppnOutput::kAbs) return {activation, activations_};
+  auto set = activations_;
+  set.push_back(Activation::kLogistic);
+  auto rendered = activation.clone();
+  rendered.narrow(1, kCppnInputs, outputs_).fill_(static_cast<int64_t>(activations_.size()));
+  return {rendered, set};
 }
 
 at::Tensor CppnEncoding::continuous_genes(const GenomeBatch& genomes) const { return genomes["weight"].to(at::kFloat); }
@@ -284,7 +297,7 @@ at::Tensor CppnEncoding::render_differentiable(const GenomeBatch& genomes, const
   const auto outputs = render_outputs_differentiable(genomes, project_genes(genomes, genes), height, width);
   const auto exact = colour_image(quantize_pixels(outputs.detach()));
   at::Tensor smooth = outputs;
-  if (outputs_ == 3) {
+  if (outputs_ == 3 && options_.color_space != ColorSpace::kRgb) {
     // The hue byte × 2 degrees as a fraction of a turn: o·255·2/360, wrapped.
     const auto hue = (outputs.select(1, 0) * (255.0 * 2.0 / 360.0)).remainder(1.0);
     const auto planes = at::stack({hue, outputs.select(1, 1), outputs.select(1, 2)}, 1);
@@ -298,7 +311,7 @@ at::Tensor CppnEncoding::render(const GenomeBatch& genomes, int64_t height, int6
 }
 
 at::Tensor CppnEncoding::colour_image(at::Tensor outputs) const {
-  if (outputs_ == 1) return outputs;
+  if (outputs_ == 1 || options_.color_space == ColorSpace::kRgb) return outputs;
   // Three bytes read as OpenCV 8-bit HLS (or HSV): hue byte × 2 degrees, wrapping past 180.
   auto hue = (outputs.select(1, 0) * 255.0).round_().mul_(2.0).remainder_(360.0).div_(360.0);
   auto planes = at::stack({hue, outputs.select(1, 1), outputs.select(1, 2)}, 1);

@@ -40,7 +40,8 @@ std::optional<nlohmann::json> genome_to_json(const Encoding& encoding, const Gen
                       {"encoding", "cppn"},
                       {"image", {{"channels", o.shape.channels}, {"height", o.shape.height}, {"width", o.shape.width}}},
                       {"color_space", enum_name(o.color_space)},
-                      {"coordinates", enum_name(o.coordinates)}};
+                      {"coordinates", enum_name(o.coordinates)},
+                      {"output", enum_name(o.cppn_output)}};
   j["activations"] = nlohmann::json::array();
   for (auto a : cppn->activations()) j["activations"].push_back(activation_name(a));
   j["nodes"] = nlohmann::json::array();
@@ -87,11 +88,14 @@ LoadedGenome genome_from_json(const nlohmann::json& j, const std::string& source
                              std::to_string(shape.width) + " is not 1 or 3 channels of 1.." +
                              std::to_string(kMaxGenomeImageSide) + " pixels a side");
     }
-    // Checked here, once: "HSV" or "rgb" is refused, never drawn as another colour space.
+    // Checked here, once: "HSV" or "cmyk" is refused, never drawn as another colour space.
     options.color_space = enum_from_name<ColorSpace>(j.at("color_space").get<std::string>(),
                                                      "genome '" + source + "': color_space", ErrorKind::kIo);
     options.coordinates = enum_from_name<Coordinates>(j.at("coordinates").get<std::string>(),
                                                       "genome '" + source + "': coordinates", ErrorKind::kIo);
+    // Absent in genomes written before --cppn-output: the original's |activation|.
+    options.cppn_output = enum_from_name<CppnOutput>(j.value("output", std::string("abs")),
+                                                     "genome '" + source + "': output", ErrorKind::kIo);
     std::string names;
     for (const auto& a : j.at("activations")) names += (names.empty() ? "" : ",") + a.get<std::string>();
     options.activations = names;

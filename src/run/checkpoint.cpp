@@ -26,8 +26,9 @@ const std::set<std::string> kResumableSettings = {
 /// Settings added after checkpoints were first written, with the default that older runs ran with:
 /// a checkpoint that does not name one is compared as if it held this value.
 const std::map<std::string, nlohmann::json> kAddedSettings = {
-    {"refine-steps", 0},      {"refine-from", 1},  {"refine-optimizer", "adam"}, {"refine-lr", 0.1},
-    {"ascent-max-step", 0.0}, {"more-models", ""}, {"ensemble-fitness", "min"}};
+    {"refine-steps", 0},      {"refine-from", 1},        {"refine-optimizer", "adam"}, {"refine-lr", 0.1},
+    {"ascent-max-step", 0.0}, {"more-models", ""},       {"ensemble-fitness", "min"},  {"cppn-output", "abs"},
+    {"cppn-hidden", ""},      {"cppn-init-weight", 10.0}};
 
 [[noreturn]] void bad(const std::string& source, const std::string& what) {
   throw Error(ErrorKind::kCheckpoint, "checkpoint '" + source + "': " + what);

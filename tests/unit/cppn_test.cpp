@@ -48,8 +48,9 @@ GenomeBatch varied_genomes(const CppnEncoding& cppn, int64_t n, int rounds, uint
 }
 
 /// Reference: one genome, one pixel at a time, by recursion over in-edges (no ranks, no tensors).
+/// `logistic`: outputs are 1/(1+e^−sum) whatever their activation (--cppn-output logistic).
 double scalar_output(const GenomeBatch& g, int64_t n, int64_t output, const std::vector<double>& inputs,
-                     const std::vector<Activation>& set) {
+                     const std::vector<Activation>& set, bool logistic = false) {
   auto active = g["active"][n].contiguous();
   auto activation = g["activation"][n].contiguous();
   auto edge = g["edge"][n].contiguous();
@@ -67,7 +68,11 @@ double scalar_output(const GenomeBatch& g, int64_t n, int64_t output, const std:
       if (edge[i][j].item<bool>()) sum += weight[i][j].item<float>() * static_cast<float>(value(j));
     }
     double out = 0;
-    switch (set[static_cast<std::size_t>(activation[i].item<int64_t>())]) {
+    // Outputs (rank 1) feed no node: the only output the recursion reaches is the one asked for.
+    const auto kind = logistic && i == kCppnInputs + output
+                          ? Activation::kLogistic
+                          : set[static_cast<std::size_t>(activation[i].item<int64_t>())];
+    switch (kind) {
       case Activation::kSine:
         out = std::sin(sum);
         break;
@@ -82,6 +87,9 @@ double scalar_output(const GenomeBatch& g, int64_t n, int64_t output, const std:
         break;
       case Activation::kTanh:
         out = std::tanh(5.0 * sum);
+        break;
+      case Activation::kLogistic:
+        out = 1.0 / (1.0 + std::exp(-sum));
         break;
     }
     memo[static_cast<std::size_t>(i)] = out;
@@ -119,6 +127,74 @@ TEST(Cppn, BatchedRenderEqualsScalarEvaluation) {
     }
     EXPECT_LE(worst, 1e-5) << coordinates;
   }
+}
+
+TEST(Cppn, HiddenLayersAndLogisticOutputsRenderAsTheScalarReference) {
+  EncodingOptions options;
+  options.shape = {3, 6, 7};
+  options.cppn_hidden = "3,2";
+  options.cppn_output = CppnOutput::kLogistic;
+  options.cppn_init_weight = 3.0;
+  options.color_space = ColorSpace::kRgb;
+  const CppnEncoding cppn(options);
+  auto gen = make_generator(kCpu, 4);
+  const auto initial = cppn.random(5, gen, kCpu);
+  // Inputs → 3 hidden → 2 hidden → 3 outputs, fully connected layer to layer, nothing else.
+  EXPECT_EQ(initial["active"].size(1), kCppnInputs + 3 + 5);
+  EXPECT_TRUE(initial["active"].all().item<bool>());
+  EXPECT_TRUE(initial["edge"].sum({1, 2}).eq(4 * 3 + 3 * 2 + 2 * 3).all().item<bool>());
+  const auto edge = initial["edge"][0];
+  EXPECT_TRUE(edge.narrow(0, 7, 3).narrow(1, 0, 4).all().item<bool>()) << "inputs feed the first layer";
+  EXPECT_TRUE(edge.narrow(0, 10, 2).narrow(1, 7, 3).all().item<bool>()) << "the first layer feeds the second";
+  EXPECT_TRUE(edge.narrow(0, 4, 3).narrow(1, 10, 2).all().item<bool>()) << "the second layer feeds the outputs";
+  const auto rank = initial["rank"][0];
+  EXPECT_DOUBLE_EQ(rank[7].item<double>(), 1.0 / 3.0);
+  EXPECT_DOUBLE_EQ(rank[10].item<double>(), 2.0 / 3.0);
+  EXPECT_LE(initial["weight"].abs().max().item<double>(), 3.0);
+  EXPECT_GT(initial["weight"].abs().max().item<double>(), 2.0);
+
+  // Grown further by mutation, every output is the logistic function of its sum.
+  GenomeBatch genomes = initial;
+  for (int r = 0; r < 6; ++r) genomes = cppn.mutate(genomes, gen, r + 1);
+  const auto rendered = cppn.render_outputs(genomes, 6, 7);
+  const auto planes = cppn.input_planes(6, 7, kCpu);
+  double worst = 0;
+  for (int64_t n = 0; n < genomes.size(); ++n) {
+    for (int64_t o = 0; o < 3; ++o) {
+      for (int64_t y = 0; y < 6; ++y) {
+        for (int64_t x = 0; x < 7; ++x) {
+          std::vector<double> inputs;
+          for (int64_t k = 0; k < kCppnInputs; ++k) inputs.push_back(planes[k][y][x].item<double>());
+          const double expected = scalar_output(genomes, n, o, inputs, cppn.activations(), true);
+          worst = std::max(worst, std::fabs(expected - rendered[n][o][y][x].item<double>()));
+        }
+      }
+    }
+  }
+  EXPECT_LE(worst, 1e-5);
+  // rgb: the image is the 8-bit outputs themselves.
+  EXPECT_TRUE(at::equal(cppn.render(genomes, 6, 7), quantize_pixels(rendered)));
+}
+
+TEST(Cppn, InitialGenomeSettingsAreChecked) {
+  const auto refused = [](const std::function<void(EncodingOptions&)>& edit) {
+    EncodingOptions options;
+    options.shape = {3, 8, 8};
+    edit(options);
+    try {
+      CppnEncoding cppn(options);
+    } catch (const Error& e) {
+      return e.kind() == ErrorKind::kUsage && std::string(e.what()).find("Fix:") != std::string::npos;
+    }
+    return false;
+  };
+  for (const char* hidden : {"0", "a", "257", "32,,32", "-1", "32,", " 8", "512,512,512", "99999999999999999999"}) {
+    EXPECT_TRUE(refused([&](EncodingOptions& o) { o.cppn_hidden = hidden; })) << hidden;
+  }
+  for (const double weight : {0.0, -1.0, 10.5, std::nan("")}) {
+    EXPECT_TRUE(refused([&](EncodingOptions& o) { o.cppn_init_weight = weight; })) << weight;
+  }
+  EXPECT_FALSE(refused([](EncodingOptions& o) { o.cppn_hidden = "256,256,256,256"; }));
 }
 
 TEST(Cppn, InputPlanesFollowThePaper) {

@@ -200,8 +200,10 @@ TEST(GenomeFile, ColourSpaceAndCoordinatesAreCheckedOnce) {
   auto j = *genome_to_json(cppn, genomes, 0);
   EXPECT_EQ(j.at("color_space"), "hsv");
   EXPECT_EQ(genome_from_json(j, "good.json").encoding->options().color_space, ColorSpace::kHsv);
-  for (const auto& [key, value] :
-       {std::pair<const char*, const char*>{"color_space", "HSV"}, {"color_space", "rgb"}, {"coordinates", "polar"}}) {
+  for (const auto& [key, value] : {std::pair<const char*, const char*>{"color_space", "HSV"},
+                                   {"color_space", "cmyk"},
+                                   {"coordinates", "polar"},
+                                   {"output", "LOGISTIC"}}) {
     auto bad = j;
     bad[key] = value;
     try {

@@ -23,9 +23,20 @@ namespace {
 
 const at::Device kCpu(at::kCPU);
 
+/// "cppn-layered": CPPNs made for refinement (hidden layers 6,6, logistic outputs, weights in
+/// [−3,3]; RGB on colour models).
+EncodingOptions layered_options(EncodingOptions options) {
+  options.cppn_hidden = "6,6";
+  options.cppn_output = CppnOutput::kLogistic;
+  options.cppn_init_weight = 3.0;
+  if (options.shape.channels == 3) options.color_space = ColorSpace::kRgb;
+  return options;
+}
+
 std::unique_ptr<Encoding> encoding_for(const std::string& name, const ImageShape& shape) {
   EncodingOptions options;
   options.shape = shape;
+  if (name == "cppn-layered") return make_encoding("cppn", layered_options(options));
   return make_encoding(name, options);
 }
 
@@ -38,8 +49,10 @@ GenomeBatch genomes_of(const Encoding& encoding, int64_t n, int rounds, uint64_t
 }
 
 TEST(CppnRenderer, WeightGradientsMatchFiniteDifferences) {
-  for (const int64_t channels : {1, 3}) {
-    const auto encoding = encoding_for("cppn", {channels, 9, 11});
+  for (const auto& [name, channels] :
+       {std::pair<const char*, int64_t>{"cppn", 1}, {"cppn", 3}, {"cppn-layered", 1}, {"cppn-layered", 3}}) {
+    SCOPED_TRACE(name);
+    const auto encoding = encoding_for(name, {channels, 9, 11});
     const auto& cppn = dynamic_cast<const CppnEncoding&>(*encoding);
     const auto genomes = genomes_of(cppn, 6, 12, 7 + static_cast<uint64_t>(channels));
     const auto weight = genomes["weight"].to(at::kDouble);
@@ -92,10 +105,10 @@ TEST(CppnRenderer, DifferentiableOutputsEqualTheExactRenderer) {
 /// render_differentiable's values are render()'s, exactly, for both encodings, at the model's size
 /// and at another; with a gradient.
 TEST(Refinement, StraightThroughImagesAreTheExactEightBitImages) {
-  for (const std::string name : {"direct", "cppn"}) {
+  for (const std::string name : {"direct", "cppn", "cppn-layered"}) {
     for (const int64_t channels : {1, 3}) {
       const auto encoding = encoding_for(name, {channels, 12, 12});
-      const auto genomes = genomes_of(*encoding, 8, name == "cppn" ? 10 : 1, 5);
+      const auto genomes = genomes_of(*encoding, 8, name == "direct" ? 1 : 10, 5);
       for (const int64_t size : {12, 17}) {
         at::AutoGradMode on(true);
         auto genes = encoding->continuous_genes(genomes).clone().requires_grad_(true);
@@ -125,7 +138,7 @@ Refined refine_children(const std::string& encoding_name, int64_t steps, RefineO
   SearchContext context{&scorer, encoding.get(), at::arange(10, at::kLong), 40, 16, make_generator(kCpu, seed),
                         options};
   Archive archive(context.targets);
-  const auto parents = genomes_of(*encoding, 40, encoding_name == "cppn" ? 6 : 0, seed);
+  const auto parents = genomes_of(*encoding, 40, encoding_name == "direct" ? 0 : 6, seed);
   archive.insert(parents, scorer.probabilities(encoding->render(parents), 0), 0);
   auto gen = make_generator(kCpu, seed + 100);
   Refined r;
@@ -147,7 +160,8 @@ TEST_P(RefineEach, RefinedChildrenScoreHigherThanTheSameChildrenUnrefined) {
   // whose 8-bit image does not change gains exactly 0.
   const bool direct = GetParam() == "direct";
   for (const auto optimizer : {RefineOptimizer::kAdam, RefineOptimizer::kSgd}) {
-    const double lr = optimizer == RefineOptimizer::kAdam ? 0.1 : (direct ? 0.3 : 0.1);
+    const double sgd_lr = direct ? 0.3 : GetParam() == "cppn" ? 0.1 : 0.01;  // layered CPPNs: steeper
+    const double lr = optimizer == RefineOptimizer::kAdam ? 0.1 : sgd_lr;
     const auto r = refine_children(GetParam(), 3, optimizer, lr);
     const auto gain = r.log_p_after - r.log_p_before;
     const auto better = gain.gt(0).sum().item<int64_t>(), worse = gain.lt(0).sum().item<int64_t>();
@@ -163,7 +177,7 @@ TEST_P(RefineEach, IsBitForBitDeterministicAndLamarckian) {
   const auto a = refine_children(GetParam(), 2, RefineOptimizer::kAdam, 0.05, 4);
   const auto b = refine_children(GetParam(), 2, RefineOptimizer::kAdam, 0.05, 4);
   for (const auto& [field, tensor] : a.after.fields()) EXPECT_TRUE(at::equal(tensor, b.after[field])) << field;
-  if (GetParam() == "cppn") {
+  if (GetParam() != "direct") {
     // Only the weights move: the topology and activations are the children's own, and every
     // weight of a connection stays in range, absent ones 0.
     for (const auto* field : {"active", "activation", "edge", "rank"}) {
@@ -180,12 +194,13 @@ TEST_P(RefineEach, IsBitForBitDeterministicAndLamarckian) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Encodings, RefineEach, ::testing::Values("direct", "cppn"));
+INSTANTIATE_TEST_SUITE_P(Encodings, RefineEach, ::testing::Values("direct", "cppn", "cppn-layered"));
 
 RunConfig refined_run(const std::string& out, const std::string& encoding, int64_t generations) {
   RunConfig c;
   c.out = out;
-  c.encoding = encoding;
+  c.encoding = encoding == "direct" ? "direct" : "cppn";
+  if (encoding == "cppn-layered") c.encoding_options = layered_options(c.encoding_options);
   c.generations = generations;
   c.population = 20;
   c.batch_size = 8;  // refinement in chunks
@@ -232,8 +247,10 @@ TEST(Refinement, CheckpointsFromBeforeRefinementStillResume) {
   // defaults, and only another value is a different run.
   const std::string old = R"({"seed": 1, "encoding": "cppn"})";
   EXPECT_EQ(differing_setting(old, R"({"seed": 1, "encoding": "cppn", "refine-steps": 0, "refine-from": 1,
-                                       "refine-optimizer": "adam", "refine-lr": 0.1, "ascent-max-step": 0.0})"),
+                                       "refine-optimizer": "adam", "refine-lr": 0.1, "ascent-max-step": 0.0,
+                                       "cppn-output": "abs", "cppn-hidden": "", "cppn-init-weight": 10.0})"),
             "");
+  EXPECT_EQ(differing_setting(old, R"({"seed": 1, "encoding": "cppn", "cppn-output": "logistic"})"), "cppn-output");
   EXPECT_EQ(differing_setting(old, R"({"seed": 1, "encoding": "cppn", "refine-steps": 2})"), "refine-steps");
   EXPECT_EQ(differing_setting(old, R"({"seed": 1, "encoding": "cppn", "ascent-max-step": 0.1})"), "ascent-max-step");
   EXPECT_EQ(differing_setting(old, R"({"seed": 2, "encoding": "cppn", "threads": 4})"), "seed");

@@ -11,6 +11,10 @@
 //   "edge"       [N,M,M] bool    edge[n,i,j]: connection j → i
 //   "weight"     [N,M,M] float32 its weight in [−10,10]
 // Slots 0..3 are the inputs x, y, d, bias; slots 4..4+O−1 the outputs; hidden nodes use the rest.
+// An output's value is |act(Σ)| clipped to [0,1] (the original), or with --cppn-output logistic
+// 1/(1+e^−Σ) whatever its activation gene says (the gene stays, mutation resamples it, the renderer
+// ignores it): the clip is flat wherever an output saturates, the logistic function nowhere, so
+// gradient refinement has a direction to follow.
 // Rendering (cppn_render.cpp) evaluates every genome × every pixel with batched tensor operations,
 // depth level by depth level across the population; it needs the edges, not the ranks.
 #include <string>
@@ -20,10 +24,11 @@
 
 namespace fool {
 
-enum class Activation : int64_t { kSine, kSigmoid, kGaussian, kLinear, kTanh };
+enum class Activation : int64_t { kSine, kSigmoid, kGaussian, kLinear, kTanh, kLogistic };
 
 /// "sine" sin(p); "sigmoid" 2/(1+e^−p)−1; "gaussian" e^(−p²); "linear" clamp(p,−3,3)/3;
-/// "tanh" tanh(5p) (the follow-up work's no-sine set). Throws fool::Error (kUsage) for others.
+/// "tanh" tanh(5p) (the follow-up work's no-sine set); "logistic" 1/(1+e^−p) (what output nodes
+/// compute with --cppn-output logistic). Throws fool::Error (kUsage) for others.
 Activation activation_from_name(const std::string& name);
 std::string activation_name(Activation a);
 
@@ -72,12 +77,19 @@ class CppnEncoding : public Encoding {
   at::Tensor colour_image(at::Tensor outputs) const;
 
   int64_t outputs() const { return outputs_; }
+  /// --cppn-hidden's layer widths (empty: the paper's initial genome).
+  const std::vector<int64_t>& hidden_layers() const { return hidden_; }
   const std::vector<Activation>& activations() const { return activations_; }
   CppnMutationRates rates;
 
  private:
+  /// The activation set the renderer applies, and each node's index into it: activations_, and
+  /// with logistic outputs one more entry, the logistic function, that the output slots index.
+  std::pair<at::Tensor, std::vector<Activation>> rendered_activations(const at::Tensor& activation) const;
+
   int64_t outputs_;
   std::vector<Activation> activations_;
+  std::vector<int64_t> hidden_;
 };
 
 /// Removes trailing node slots no genome of the batch uses.

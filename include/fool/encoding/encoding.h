@@ -15,8 +15,12 @@
 namespace fool {
 
 /// How a CPPN's three colour outputs are read (PAPER.md §1.4): as OpenCV 8-bit HLS like the
-/// original code, or as HSV as the paper's text says.
-enum class ColorSpace { kHls, kHsv };
+/// original code, as HSV as the paper's text says, or as red, green and blue (not in the paper).
+enum class ColorSpace { kHls, kHsv, kRgb };
+/// How a CPPN's output node becomes a value in [0,1]: the original's |activation| clipped to [0,1],
+/// or the logistic function of the node's sum (its activation gene unused; not in the paper). The
+/// clip is flat wherever an output saturates, which leaves gradient refinement nothing to follow.
+enum class CppnOutput { kAbs, kLogistic };
 /// A CPPN's x, y inputs: [−1, 1] across the image, or the original code's raw pixel indices.
 enum class Coordinates { kNormalized, kPixels };
 /// How MAP-Elites breeds two parents before mutation (docs/reproduction-audit.md). kNone: each
@@ -28,8 +32,16 @@ enum class Crossover { kNone, kSbx, kSbxCopyEqual };
 template <>
 struct EnumNames<ColorSpace> {
   static const std::vector<std::pair<ColorSpace, std::string>>& list() {
-    static const std::vector<std::pair<ColorSpace, std::string>> names = {{ColorSpace::kHls, "hls"},
-                                                                          {ColorSpace::kHsv, "hsv"}};
+    static const std::vector<std::pair<ColorSpace, std::string>> names = {
+        {ColorSpace::kHls, "hls"}, {ColorSpace::kHsv, "hsv"}, {ColorSpace::kRgb, "rgb"}};
+    return names;
+  }
+};
+template <>
+struct EnumNames<CppnOutput> {
+  static const std::vector<std::pair<CppnOutput, std::string>>& list() {
+    static const std::vector<std::pair<CppnOutput, std::string>> names = {{CppnOutput::kAbs, "abs"},
+                                                                          {CppnOutput::kLogistic, "logistic"}};
     return names;
   }
 };
@@ -62,6 +74,9 @@ struct EncodingOptions {
   ColorSpace color_space = ColorSpace::kHls;  ///< CPPN colour outputs
   Coordinates coordinates = Coordinates::kNormalized;        ///< CPPN x,y inputs
   std::string activations = "sine,sigmoid,gaussian,linear";  ///< CPPN activation set
+  CppnOutput cppn_output = CppnOutput::kAbs;                 ///< CPPN output nodes: |a| clipped, or logistic
+  std::string cppn_hidden;         ///< CPPN initial hidden layers, e.g. "32,32,32" (empty: inputs to outputs)
+  double cppn_init_weight = 10.0;  ///< CPPN initial weights uniform in [−R, R] (the original: the whole range)
 };
 
 class Encoding {

@@ -13,8 +13,8 @@ namespace fool {
 /// Genome `index` of `genomes` as JSON, or nothing for an encoding whose image is its genome
 /// (direct: the PNG already holds it).
 /// CPPN format: {"fool_genome": 1, "encoding": "cppn", "image": {channels, height, width},
-///   "color_space", "coordinates", "activations": [...], "nodes": [{id, kind, activation, rank}],
-///   "connections": [{from, to, weight}]}
+///   "color_space", "coordinates", "output" (abs when absent), "activations": [...], "nodes": [{id, kind, activation,
+///   rank}], "connections": [{from, to, weight}]}
 std::optional<nlohmann::json> genome_to_json(const Encoding& encoding, const GenomeBatch& genomes, int64_t index);
 
 /// A genome file read back: the encoding it needs and a batch of one genome on the CPU.

@@ -80,9 +80,16 @@ void for_each_setting(RunConfig& c, Visitor&& visit) {
         "direct: none, sbx (the original code's SBX before mutation, equal genes left at 0.5), or sbx-copy-equal");
   visit("crossover-rate", e.crossover_rate, "SBX: probability that a pair of parents is crossed");
   visit("crossover-eta", e.crossover_eta, "SBX distribution index eta_c");
-  visit("color-space", e.color_space, "CPPN colour outputs: hls (original code) or hsv (paper's text)");
+  visit("color-space", e.color_space, "CPPN colour outputs: hls (original code), hsv (paper's text) or rgb");
   visit("coordinates", e.coordinates, "CPPN x,y inputs: normalized [-1,1] or pixels (original code)");
   visit("activations", e.activations, "CPPN activation set, comma-separated");
+  visit("cppn-output", e.cppn_output,
+        "CPPN output nodes: abs (the original: |activation| clipped to [0,1]) or logistic (1/(1+e^-sum): "
+        "gradients to follow for --refine-steps)");
+  visit("cppn-hidden", e.cppn_hidden,
+        "CPPN initial genome: hidden layers, e.g. 32,32,32, each fully connected to the next (empty: the paper's, "
+        "every input to every output)");
+  visit("cppn-init-weight", e.cppn_init_weight, "CPPN initial genome: weights uniform in [-R, R] (the original: 10)");
   visit("emitter", s.emitter,
         "map-elites: where offspring come from, a comma list: polynomial (the paper's), gaussian, iso-line, cma-me, "
         "cma-mae (the last four: direct encoding)");
