@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "fool/io/files.h"
 #include "support/cli_support.h"
 #include "support/test_support.h"
 
@@ -115,6 +116,32 @@ TEST(ConvertedImagenet, ColourRunWithTenCropsWritesColourElites) {
   const auto genome = read_json(png.substr(0, png.size() - 4) + ".json");
   EXPECT_EQ(genome["image"]["height"], 217);
   EXPECT_EQ(genome["image"]["channels"], 3);
+}
+
+TEST(ConvertedImagenet, RefinedLayeredRgbCppnElitesRenderToTheirPngs) {
+  // The recipe's CPPNs (bench/RESULTS.md), small: layered, logistic outputs read as RGB, refined.
+  // Their genome files name the output mapping and colour space, and render to the same bytes.
+  REQUIRE_MODEL(model, "mobilenet_v1_0.75_192.pt");
+  TempDir tmp;
+  const auto r = run_fool({"run", "--model",        model,      "--encoding",    "cppn", "--classes",
+                           "1,9", "--population",   "4",        "--generations", "3",    "--cppn-hidden",
+                           "4,4", "--cppn-output",  "logistic", "--color-space", "rgb",  "--cppn-init-weight",
+                           "3",   "--refine-steps", "2",        "--refine-lr",   "0.03", "--threads",
+                           "2",   "--out",          tmp / "run"});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_EQ(read_json(tmp / "run/summary.json")["forward_equivalents"], 4 + 2 * 4 * (1 + 3 * 2));
+  const auto pngs = files_in(tmp / "run/elites", ".png");
+  ASSERT_EQ(pngs.size(), 2u);
+  for (const auto& name : pngs) {
+    const std::string png = tmp / ("run/elites/" + name);
+    const std::string genome = png.substr(0, png.size() - 4) + ".json";
+    const auto j = read_json(genome);
+    EXPECT_EQ(j["output"], "logistic");
+    EXPECT_EQ(j["color_space"], "rgb");
+    const auto render = run_fool({"render", genome, "--out", tmp / "again.png"});
+    ASSERT_EQ(render.exit_code, 0) << render.describe();
+    EXPECT_EQ(read_file(tmp / "again.png"), read_file(png)) << name;
+  }
 }
 
 }  // namespace
