@@ -31,8 +31,13 @@ void* operator new(std::size_t bytes) {
     handler();
   }
 }
+// GCC sees free() of what its own operator new returned once both are inlined, and warns; here
+// they are the pair malloc and free.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#pragma GCC diagnostic pop
 #endif
 
 namespace fool::cli {

@@ -22,6 +22,7 @@
 #include "fool/train/retrain.h"
 #include "fool/util/error.h"
 #include "fool/util/statistics.h"
+#include "fool/util/text.h"
 
 namespace fool::cli {
 namespace {
@@ -137,10 +138,6 @@ struct TransferColumns {
 
 /// transfer.csv and detection.csv are at most a few MB (1000 classes x a few models).
 constexpr std::size_t kMaxSideCsvBytes = 64u << 20;
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 /// Reads `file` as CSV with at least a header, every row as wide as it; throws fool::Error (kIo).
 std::vector<std::vector<std::string>> read_side_csv(const std::string& file) {

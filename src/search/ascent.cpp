@@ -12,10 +12,6 @@ namespace {
 /// Image-sized forward passes one gradient step costs: a forward and a backward (two).
 constexpr int64_t kStepCost = 3;
 
-void require(bool ok, const std::string& setting, const std::string& rule) {
-  if (!ok) throw Error(ErrorKind::kUsage, "--" + setting + " " + rule + ".");
-}
-
 /// scipy's "reflect" border: index i of a padded axis of `size`, for i in [-r, size + r).
 at::Tensor reflect_indices(int64_t size, int64_t radius, const at::Device& device) {
   std::vector<int64_t> index;
@@ -67,23 +63,24 @@ at::Tensor gaussian_blur(const at::Tensor& images, double sigma) {
 Ascent::Ascent(const SearchContext& context) : Search(context) {
   check_search_encoding("ascent", context.encoding->name());
   const auto& o = context.options;
-  require(o.ascent_centre >= 0 && o.ascent_centre <= 1, "ascent-centre", "must be in [0,1]");
-  require(o.ascent_decay >= 0 && o.ascent_decay < 1, "ascent-decay", "must be in [0,1)");
-  require(o.ascent_early_progress > 0 && std::isfinite(o.ascent_early_progress), "ascent-early-progress",
-          "must be a number > 0");
-  require(o.ascent_late_progress > 0 && std::isfinite(o.ascent_late_progress), "ascent-late-progress",
-          "must be a number > 0");
-  require(o.ascent_max_lr > 0, "ascent-max-lr", "must be > 0");
-  require(o.ascent_max_step >= 0 && o.ascent_max_step <= 1, "ascent-max-step", "must be in [0,1] (0: no limit)");
-  require(o.ascent_blur_radius == 0 || (o.ascent_blur_radius >= 0.3 && o.ascent_blur_radius <= 16),
-          "ascent-blur-radius",
-          "must be 0 (no blur) or in [0.3,16] pixels (the original: below 0.3 works very poorly)");
-  require(o.ascent_blur_every >= 1, "ascent-blur-every", "must be >= 1");
+  require_setting(o.ascent_centre >= 0 && o.ascent_centre <= 1, "ascent-centre", "must be in [0,1]");
+  require_setting(o.ascent_decay >= 0 && o.ascent_decay < 1, "ascent-decay", "must be in [0,1)");
+  require_setting(o.ascent_early_progress > 0 && std::isfinite(o.ascent_early_progress), "ascent-early-progress",
+                  "must be a number > 0");
+  require_setting(o.ascent_late_progress > 0 && std::isfinite(o.ascent_late_progress), "ascent-late-progress",
+                  "must be a number > 0");
+  require_setting(o.ascent_max_lr > 0, "ascent-max-lr", "must be > 0");
+  require_setting(o.ascent_max_step >= 0 && o.ascent_max_step <= 1, "ascent-max-step",
+                  "must be in [0,1] (0: no limit)");
+  require_setting(o.ascent_blur_radius == 0 || (o.ascent_blur_radius >= 0.3 && o.ascent_blur_radius <= 16),
+                  "ascent-blur-radius",
+                  "must be 0 (no blur) or in [0.3,16] pixels (the original: below 0.3 works very poorly)");
+  require_setting(o.ascent_blur_every >= 1, "ascent-blur-every", "must be >= 1");
   for (const auto& [name, q] :
        {std::pair<const char*, double>{"ascent-small-norm-percentile", o.ascent_small_norm_percentile},
         {"ascent-benefit-percentile", o.ascent_benefit_percentile},
         {"ascent-abs-benefit-percentile", o.ascent_abs_benefit_percentile}}) {
-    require(q >= 0 && q < 100, name, "must be in [0,100) (0: off)");
+    require_setting(q >= 0 && q < 100, name, "must be in [0,100) (0: off)");
   }
 }
 

@@ -11,7 +11,7 @@
 namespace fool {
 namespace {
 
-bool needs_direct(const std::string& name) { return name != "polynomial"; }
+bool needs_direct(const std::string& name) { return name != "polynomial" && name != "elites"; }
 
 /// Parents drawn uniformly over the cells (PAPER.md §1.2).
 at::Tensor uniform_cells(const Archive& archive, int64_t n, at::Generator& gen) {
@@ -40,6 +40,23 @@ class PolynomialEmitter : public Emitter {
 
  private:
   const Encoding& encoding_;
+};
+
+// ---- unmutated elites, for refinement -------------------------------------------------------
+
+class ElitesEmitter : public Emitter {
+ public:
+  explicit ElitesEmitter(const SearchContext& c) {
+    if (c.options.refine_steps == 0) {
+      throw Error(ErrorKind::kUsage,
+                  "--emitter elites copies elites for gradient refinement to continue; without --refine-steps "
+                  "every copy scores as its elite. Fix: --refine-steps K, or another emitter.");
+    }
+  }
+  std::string name() const override { return "elites"; }
+  GenomeBatch ask(const Archive& archive, int64_t share, at::Generator& gen, int64_t) override {
+    return archive.genomes().index_select(uniform_cells(archive, share, gen));
+  }
 };
 
 // ---- Gaussian and iso-line mutation (direct) -----------------------------------------------
@@ -185,7 +202,7 @@ class CmaEmitter : public Emitter {
 }  // namespace
 
 const std::vector<std::string>& emitter_names() {
-  static const std::vector<std::string> names = {"polynomial", "gaussian", "iso-line", "cma-me", "cma-mae"};
+  static const std::vector<std::string> names = {"polynomial", "elites", "gaussian", "iso-line", "cma-me", "cma-mae"};
   return names;
 }
 
@@ -215,6 +232,7 @@ std::vector<std::string> parse_emitters(const std::string& list, const std::stri
 
 std::unique_ptr<Emitter> make_emitter(const std::string& name, const SearchContext& context) {
   if (name == "polynomial") return std::make_unique<PolynomialEmitter>(context);
+  if (name == "elites") return std::make_unique<ElitesEmitter>(context);
   if (name == "gaussian") return std::make_unique<GaussianEmitter>(context);
   if (name == "iso-line") return std::make_unique<IsoLineEmitter>(context);
   if (name == "cma-me") return std::make_unique<CmaEmitter>(context, false);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "fool/util/error.h"
+#include "fool/util/text.h"
 
 namespace fool {
 namespace {
@@ -52,10 +53,6 @@ std::string line_of(const std::string& text, bool last) {
     if (!last) break;
   }
   return found;
-}
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 }  // namespace

@@ -146,7 +146,8 @@ TEST(SbxCrossover, MapElitesAsksForPopulationChildrenOfPairs) {
     options.crossover = crossover;
     const auto encoding = make_encoding("direct", options);
     auto run = [&](uint64_t seed) {
-      SearchContext context{&scorer, encoding.get(), at::arange(10, at::kLong), 7, 0, make_generator(kCpu, seed)};
+      SearchContext context{&scorer,        encoding.get(), at::arange(10, at::kLong), 7, 0, make_generator(kCpu, seed),
+                            SearchOptions{}};
       MapElites me(context);
       me.step(0);
       return me.ask(1)["genes"];

@@ -81,7 +81,7 @@ TEST(Gpu, SearchRunsOnTheDeviceAndIsDeterministic) {
     auto run = [&] {
       const Scorer scorer(model, ScoringOptions{});
       MapElites search(SearchContext{&scorer, encoding.get(), at::arange(10, at::TensorOptions(cuda).dtype(at::kLong)),
-                                     1024, 0, make_generator(cuda, 5)});
+                                     1024, 0, make_generator(cuda, 5), SearchOptions{}});
       for (int g = 0; g < 21; ++g) search.step(g);
       EXPECT_TRUE(search.archive().confidence().is_cuda());
       return search.archive().confidence().to(kCpu);

@@ -24,8 +24,9 @@ SearchResult search(const std::string& encoding_name, uint64_t seed, int64_t gen
   options.shape = test::bundled_lenet().info().input;
   const auto encoding = make_encoding(encoding_name, options);
   const Scorer scorer(test::bundled_lenet(), ScoringOptions{});
-  SearchContext context{&scorer,    encoding.get(), at::arange(10, at::kLong),
-                        population, batch_size,     make_generator(kCpu, seed)};
+  SearchContext context{&scorer,        encoding.get(), at::arange(10, at::kLong),
+                        population,     batch_size,     make_generator(kCpu, seed),
+                        SearchOptions{}};
   MapElites me(context);
   SearchResult result;
   int64_t evaluations = 0;

@@ -228,6 +228,37 @@ TEST_P(RefineEach, RunsThroughTheRunLoopCountsEveryPassAndResumesExactly) {
   EXPECT_EQ(parts.summary.forward_equivalents, whole.summary.forward_equivalents);
 }
 
+TEST(Refinement, ElitesEmitterContinuesTheElitesAscentAndResumesExactly) {
+  // Half the children are unmutated elites: refinement continues their ascent, so an elite's cell
+  // improves whenever its copy's gradient steps do; the run resumes exactly like any other.
+  test::TempDir tmp;
+  const auto config = [&](const std::string& out, int64_t generations) {
+    RunConfig c = refined_run(out, "cppn-layered", generations);
+    c.search_options.emitter = "polynomial,elites";
+    return c;
+  };
+  EXPECT_EQ(execute_run(config(tmp / "whole", 6), RunMode::kFresh), 0);
+  EXPECT_EQ(execute_run(config(tmp / "parts", 3), RunMode::kFresh), 0);
+  EXPECT_EQ(execute_run(config(tmp / "parts", 6), RunMode::kResume), 0);
+  EXPECT_EQ(read_file(tmp / "parts/archive.csv"), read_file(tmp / "whole/archive.csv"));
+  const RunData run = read_run(tmp / "whole");
+  EXPECT_EQ(run.summary.forward_equivalents, 20 + 5 * 20 * (1 + 3 * 2));
+  const auto& progress = run.progress;
+  ASSERT_EQ(progress.size(), 6u);
+  EXPECT_GT(progress.back().median, progress.front().median);
+
+  // Without refinement a copy scores as its elite: refused.
+  RunConfig plain = config(tmp / "plain", 2);
+  plain.search_options.refine_steps = 0;
+  try {
+    execute_run(plain, RunMode::kFresh);
+    ADD_FAILURE() << "--emitter elites without --refine-steps accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kUsage);
+    EXPECT_NE(std::string(e.what()).find("--refine-steps"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Refinement, StartsAtRefineFromAndTheBudgetKnowsIt) {
   test::TempDir tmp;
   RunConfig c = refined_run(tmp / "late", "direct", 100);

@@ -217,6 +217,7 @@ INSTANTIATE_TEST_SUITE_P(Emitters, EveryEmitter,
 TEST(Emitters, NamesAndEncodingsAreChecked) {
   EXPECT_EQ(parse_emitters("polynomial,cma-me", "direct"), (std::vector<std::string>{"polynomial", "cma-me"}));
   EXPECT_EQ(parse_emitters("polynomial", "cppn"), (std::vector<std::string>{"polynomial"}));
+  EXPECT_EQ(parse_emitters("polynomial,elites", "cppn"), (std::vector<std::string>{"polynomial", "elites"}));
   for (const auto& [list, encoding] : std::vector<std::pair<std::string, std::string>>{
            {"", "direct"}, {"cma", "direct"}, {"polynomial,", "direct"}, {"cma-me", "cppn"}, {"gaussian", "cppn"}}) {
     EXPECT_THROW(parse_emitters(list, encoding), Error) << list << " " << encoding;

@@ -91,7 +91,8 @@ void for_each_setting(RunConfig& c, Visitor&& visit) {
         "every input to every output)");
   visit("cppn-init-weight", e.cppn_init_weight, "CPPN initial genome: weights uniform in [-R, R] (the original: 10)");
   visit("emitter", s.emitter,
-        "map-elites: where offspring come from, a comma list: polynomial (the paper's), gaussian, iso-line, cma-me, "
+        "map-elites: where offspring come from, a comma list: polynomial (the paper's), elites (unmutated, for "
+        "--refine-steps), gaussian, iso-line, cma-me, "
         "cma-mae (the last four: direct encoding)");
   visit("gaussian-sigma", s.gaussian_sigma, "gaussian emitter: standard deviation per gene");
   visit("isoline-sigma", s.isoline_sigma, "iso-line emitter: isotropic standard deviation");

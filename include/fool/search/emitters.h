@@ -6,6 +6,9 @@
 //
 //   polynomial  the paper's operator: parents uniform over the cells, the encoding's mutation
 //               (with --crossover, SBX pairs first). The default; results unchanged.
+//   elites      copies of elites, uniform over the cells, unmutated: --refine-steps then continues
+//               their gradient ascent (Lamarckian hill climbing) where a mutant must first recover
+//               what its mutation broke; any encoding; needs --refine-steps
 //   gaussian    direct: parent + N(0, sigma^2) on every gene, clipped to [0,1]
 //   iso-line    direct: x_i + N(0, iso^2) + N(0, line^2) (x_j - x_i), two parents uniform over
 //               the cells (Vassiliades & Mouret 2018)

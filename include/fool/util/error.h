@@ -28,6 +28,12 @@ class Error : public std::runtime_error {
   ErrorKind kind_;
 };
 
+/// A setting's rule, checked: throws Error (kUsage) "--<setting> <rule>." unless `ok`. The rule
+/// names the fix, e.g. "must be in [0,1]".
+inline void require_setting(bool ok, const std::string& setting, const std::string& rule) {
+  if (!ok) throw Error(ErrorKind::kUsage, "--" + setting + " " + rule + ".");
+}
+
 /// When `what` is an allocator's failure (LibTorch's "can't allocate memory: you tried to
 /// allocate N bytes", CUDA's "out of memory. Tried to allocate 2.00 GiB", std::bad_alloc), the
 /// resource error to throw instead: it names the size that failed and the fix. Else nothing.
