@@ -149,6 +149,22 @@ Plan make_plan(const at::Tensor& active, const at::Tensor& activation, const at:
   return plan;
 }
 
+/// out [S,pixels] = Σ_d weight[d] · values[source[d]] over the D rows of `source` and `weight`
+/// ([D,S]; D = 0: zeros), summed in d order: the one place both renderers add a level's inputs.
+void weighted_sums_into(at::Tensor out, const at::Tensor& values, const at::Tensor& source, const at::Tensor& weight) {
+  const int64_t width = source.size(0), size = source.size(1);
+  if (width == 0) out.zero_();
+  for (int64_t d = 0; d < width; ++d) {
+    const auto inputs = values.index_select(0, source[d]);
+    const auto w = weight[d].view({size, 1});
+    if (d == 0) {
+      at::mul_out(out, inputs, w);
+    } else {
+      out.add_(inputs.mul_(w));
+    }
+  }
+}
+
 /// Node values of one chunk of genomes: [N,O,pixels], |o| clipped to [0,1].
 at::Tensor render_plan(const Plan& plan, const at::Tensor& planes, const std::vector<Activation>& activations) {
   const int64_t pixels = planes.size(1);
@@ -162,16 +178,8 @@ at::Tensor render_plan(const Plan& plan, const at::Tensor& planes, const std::ve
     if (size == 0) continue;
     auto out = values.narrow(0, kCppnInputs + row, size);
     const int64_t width = plan.fan_in[level];
-    if (width == 0) out.zero_();
-    for (int64_t d = 0; d < width; ++d) {
-      const auto inputs = values.index_select(0, plan.source[d].narrow(0, row, size));
-      const auto w = plan.weight[d].narrow(0, row, size).view({size, 1});
-      if (d == 0) {
-        at::mul_out(out, inputs, w);
-      } else {
-        out.add_(inputs.mul_(w));
-      }
-    }
+    weighted_sums_into(out, values, plan.source.narrow(0, 0, width).narrow(1, row, size),
+                       plan.weight.narrow(0, 0, width).narrow(1, row, size));
     int64_t offset = 0;
     for (int64_t a = 0; a < kinds; ++a) {
       const int64_t count = plan.count[level * kinds + a];
@@ -184,25 +192,15 @@ at::Tensor render_plan(const Plan& plan, const at::Tensor& planes, const std::ve
   return values.index_select(0, plan.outputs.view({-1})).abs_().clamp_(0.0, 1.0).view({n, o, pixels});
 }
 
-/// One level's sums, Σ_d weight[d] · values[source[d]], as render_plan adds them (the same
-/// operations in the same order, so the same bits), with a backward pass of its own: autograd's
-/// would keep every gathered [nodes, pixels] term, and give each a [rows, pixels] gradient of
-/// zeros, which for layered CPPNs (fan-in 32) costs ten times the classifier's backward pass.
+/// One level's sums, weighted_sums_into as render_plan calls it (so the same bits), with a backward pass of its own:
+/// autograd's would keep every gathered [nodes, pixels] term, and give each a [rows, pixels] gradient of zeros, which
+/// for layered CPPNs (fan-in 32) costs ten times the classifier's backward pass.
 struct LevelSum : public torch::autograd::Function<LevelSum> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& values, const at::Tensor& source,
                             const at::Tensor& weight) {
     ctx->save_for_backward({values, source, weight});
-    const int64_t width = source.size(0), size = source.size(1);
-    at::Tensor out = at::zeros({size, values.size(1)}, values.options());
-    for (int64_t d = 0; d < width; ++d) {
-      const auto inputs = values.index_select(0, source[d]);
-      const auto w = weight[d].view({size, 1});
-      if (d == 0) {
-        at::mul_out(out, inputs, w);
-      } else {
-        out.add_(inputs.mul_(w));
-      }
-    }
+    at::Tensor out = at::empty({source.size(1), values.size(1)}, values.options());
+    weighted_sums_into(out, values, source, weight);
     return out;
   }
 
@@ -235,9 +233,8 @@ at::Tensor render_plan_differentiable(const Plan& plan, const at::Tensor& planes
     for (int64_t a = 0; a < kinds; ++a) size += plan.count[level * kinds + a];
     if (size == 0) continue;
     const int64_t width = plan.fan_in[level];
-    const auto sum = width == 0 ? at::zeros({size, pixels}, values.options())
-                                : LevelSum::apply(values, plan.source.narrow(0, 0, width).narrow(1, row, size),
-                                                  plan.weight.narrow(0, 0, width).narrow(1, row, size));
+    const auto sum = LevelSum::apply(values, plan.source.narrow(0, 0, width).narrow(1, row, size),
+                                     plan.weight.narrow(0, 0, width).narrow(1, row, size));
     std::vector<at::Tensor> parts;
     int64_t offset = 0;
     for (int64_t a = 0; a < kinds; ++a) {
